@@ -1,0 +1,1 @@
+"""Sign-in (OIDC authorization code + PKCE), the signed-in person, and permission checks."""

@@ -1,0 +1,25 @@
+"""Database: engine, tenant scope (RLS settings + ORM criteria), models' base."""
+
+from kyodo.db.base import (
+    Base,
+    InviteeVisible,
+    PersonVisible,
+    TenantOwned,
+    UTCDateTime,
+    new_id,
+    utcnow,
+)
+from kyodo.db.scope import Scope
+from kyodo.db.session import Database
+
+__all__ = [
+    "Base",
+    "Database",
+    "InviteeVisible",
+    "PersonVisible",
+    "Scope",
+    "TenantOwned",
+    "UTCDateTime",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,121 @@
+"""Engine and unit of work.
+
+Isolation has two layers. On PostgreSQL every transaction starts by setting `app.tenant_id`,
+`app.person_id` and `app.person_email` (transaction-local), which the row-level-security policies
+read. On every backend the ORM adds the same criteria to each query, and refuses to write a
+tenant row into another organization. SQLite, the first-run default, has only the second layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, or_
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+
+from kyodo.db.base import InviteeVisible, PersonVisible, TenantOwned
+from kyodo.db.scope import Scope
+
+
+class CrossTenantWrite(PermissionError):
+    """Raised when code tries to write a row into an organization outside its scope."""
+
+
+class Database:
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.url = url
+        self.is_postgres = url.startswith("postgresql")
+        if not self.is_postgres:
+            engine_options.setdefault("connect_args", {"timeout": 30})
+        else:
+            engine_options.setdefault("pool_pre_ping", True)
+        self.engine = create_async_engine(url, **engine_options)
+        if not self.is_postgres:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self, scope: Scope) -> AsyncIterator[AsyncSession]:
+        """One transaction in one scope: committed on success, rolled back on any error."""
+        async with self._sessions() as session:
+            session.info["scope"] = scope
+            async with session.begin():
+                yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _scope_of(session: Session) -> Scope | None:
+    return session.info.get("scope")
+
+
+@event.listens_for(Session, "after_begin")
+def _set_rls_settings(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    scope = _scope_of(session)
+    if scope is None or connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('app.person_id', $2, true),"
+        " set_config('app.person_email', $3, true)",
+        (
+            str(scope.tenant_id) if scope.tenant_id else "",
+            str(scope.person_id) if scope.person_id else "",
+            (scope.email or "").lower(),
+        ),
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_tenant_criteria(state: ORMExecuteState) -> None:
+    scope = _scope_of(state.session)
+    if scope is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    tenant_id, person_id, email = scope.tenant_id, scope.person_id, (scope.email or "").lower()
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        ),
+        with_loader_criteria(
+            PersonVisible,
+            lambda cls: or_(cls.tenant_id == tenant_id, cls.person_id == person_id),
+            include_aliases=True,
+        ),
+        with_loader_criteria(
+            InviteeVisible,
+            lambda cls: or_(cls.tenant_id == tenant_id, cls.email == email),
+            include_aliases=True,
+        ),
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_cross_tenant_writes(session: Session, _ctx: Any, _instances: Any) -> None:
+    scope = _scope_of(session)
+    if scope is None:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, TenantOwned | PersonVisible | InviteeVisible):
+            continue
+        if obj.tenant_id is None:
+            obj.tenant_id = scope.tenant_id
+        if obj.tenant_id == scope.tenant_id:
+            continue
+        # A person may update their own rows (e.g. mark a notification read) from anywhere.
+        own = (isinstance(obj, PersonVisible) and obj.person_id == scope.person_id) or (
+            isinstance(obj, InviteeVisible) and obj.email == (scope.email or "").lower()
+        )
+        if not (own and obj in session.dirty):
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another organization")

@@ -11,7 +11,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.middleware import ASGIMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -21,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from kyodo.auth.oidc import OIDCClient
 from kyodo.auth.routes import router as auth_router
+from kyodo.auth.sessions import COOKIE, SessionConfig
 from kyodo.db import Database
 from kyodo.jobs.runtime import JobsRuntime
 from kyodo.manifest import Manifest, load_manifests
@@ -28,8 +28,6 @@ from kyodo.settings import Settings
 from kyodo.web import i18n, pages
 from kyodo.web.errors import exception_handlers
 from kyodo.web.templating import STATIC, create_environment
-
-SESSION_COOKIE = "kyodo_session"
 
 
 class RequestLocale(ASGIMiddleware):
@@ -98,6 +96,14 @@ def create_app(settings: Settings, manifests: list[Manifest] | None = None) -> L
     else:
         session_store = FileStore(settings.var_dir / "sessions")
 
+    session_config = SessionConfig(
+        key=COOKIE,
+        store="sessions",
+        max_age=8 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
     env = create_environment([m.templates for m in manifests if m.templates])
     handlers: list[Any] = [
         auth_router,
@@ -110,19 +116,19 @@ def create_app(settings: Settings, manifests: list[Manifest] | None = None) -> L
     return Litestar(
         route_handlers=handlers,
         state=State(
-            {"settings": settings, "db": db, "oidc": oidc, "jobs": jobs, "manifests": manifests}
+            {
+                "settings": settings,
+                "db": db,
+                "oidc": oidc,
+                "jobs": jobs,
+                "manifests": manifests,
+                "session_config": session_config,
+            }
         ),
         lifespan=[lifespan],
         stores={"sessions": session_store},
         middleware=[
-            ServerSideSessionConfig(
-                key=SESSION_COOKIE,
-                store="sessions",
-                max_age=8 * 3600,
-                httponly=True,
-                samesite="lax",
-                secure=settings.secure_cookies,
-            ).middleware,
+            session_config.middleware,
             RequestLocale(),
             ApiJsonOnly(),
         ],

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from sqlalchemy import select
 
+from kyodo.auth import sessions
 from kyodo.auth.context import SESSION_PERSON
 from kyodo.auth.oidc import Identity, OIDCError
 from kyodo.db import Database, Scope, utcnow
@@ -64,7 +65,7 @@ async def callback(
         return _failed(request, str(exc))
     person = await sign_in(request.app.state.db, request.app.state.manifests, identity)
     locale = request.session.get("locale") or person.locale
-    # A fresh session on sign-in, so a session id planted before sign-in is worth nothing.
+    await sessions.rotate(request)
     request.clear_session()
     request.set_session({SESSION_PERSON: str(person.id), "locale": pick_locale(locale)})
     return Redirect(pending["next"])

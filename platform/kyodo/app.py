@@ -103,6 +103,8 @@ def create_app(settings: Settings, manifests: list[Manifest] | None = None) -> L
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
+        # Probes and assets need no session, and must answer even while Redis is down.
+        exclude=["^/healthz", "^/readyz", "^/static/"],
     )
     env = create_environment([m.templates for m in manifests if m.templates])
     handlers: list[Any] = [

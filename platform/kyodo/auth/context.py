@@ -60,7 +60,12 @@ class OrgContext:
 
     @property
     def scope(self) -> Scope:
-        return Scope(tenant_id=self.org.id, person_id=self.person.id, email=self.viewer.scope.email)
+        return Scope(
+            tenant_id=self.org.id,
+            tenant_kind=self.org.kind,
+            person_id=self.person.id,
+            email=self.viewer.scope.email,
+        )
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

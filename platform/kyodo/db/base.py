@@ -88,3 +88,15 @@ class InviteeVisible(_HasTenant):
     @declared_attr
     def email(cls) -> Mapped[str]:
         return mapped_column(String(320), index=True)  # stored lower-cased
+
+
+class SharedByRule(_HasTenant):
+    """Rows of an organization that others may *read* under a rule the model states, such as a
+    published procurement need or a bid after opening. Writes stay inside the organization.
+
+    `visible_to(scope)` is the rule for the ORM layer; the table's migration writes the same rule
+    as its RLS read policy (`rls.enable(table, read=...)`)."""
+
+    @classmethod
+    def visible_to(cls, scope: Any) -> Any:
+        raise NotImplementedError(f"{cls.__name__} must state who may read its rows")

@@ -12,12 +12,14 @@ from alembic import op
 TENANT = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 PERSON = "person_id = NULLIF(current_setting('app.person_id', true), '')::uuid"
 INVITEE = "email = NULLIF(current_setting('app.person_email', true), '')"
+KIND = "current_setting('app.tenant_kind', true)"  # compare with IN ('operator', ...)
 
 APP_ROLE = "kyodo_app"
 
 
-def enable(table: str, *extra: str) -> None:
-    """Force RLS on `table`; `extra` predicates widen visibility (e.g. PERSON)."""
+def enable(table: str, *extra: str, read: str | None = None) -> None:
+    """Force RLS on `table`. `extra` predicates widen visibility for every command (e.g.
+    PERSON); `read` adds a rule under which other organizations may only SELECT rows."""
     if op.get_bind().dialect.name != "postgresql":
         return
     predicate = " OR ".join(f"({p})" for p in (TENANT, *extra))
@@ -27,6 +29,9 @@ def enable(table: str, *extra: str) -> None:
     op.execute(
         f"CREATE POLICY tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})"
     )
+    if read:
+        op.execute(f"DROP POLICY IF EXISTS shared_read ON {table}")
+        op.execute(f"CREATE POLICY shared_read ON {table} FOR SELECT USING ({read})")
 
 
 def ensure_app_role() -> None:

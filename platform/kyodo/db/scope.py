@@ -9,6 +9,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Scope:
     tenant_id: uuid.UUID | None = None
+    tenant_kind: str | None = None  # the organization's kind; rules on shared rows read it
     person_id: uuid.UUID | None = None
     email: str | None = None
     # Set only by the explicit, audited operator paths that act inside another organization.

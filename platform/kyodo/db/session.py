@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
-from kyodo.db.base import InviteeVisible, PersonVisible, TenantOwned
+from kyodo.db.base import Base, InviteeVisible, PersonVisible, SharedByRule, TenantOwned
 from kyodo.db.scope import Scope
 
 
@@ -69,11 +69,12 @@ def _set_rls_settings(session: Session, _tx: SessionTransaction, connection: Con
         return
     connection.exec_driver_sql(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.person_id', $2, true),"
-        " set_config('app.person_email', $3, true)",
+        " set_config('app.person_email', $3, true), set_config('app.tenant_kind', $4, true)",
         (
             str(scope.tenant_id) if scope.tenant_id else "",
             str(scope.person_id) if scope.person_id else "",
             (scope.email or "").lower(),
+            scope.tenant_kind or "",
         ),
     )
 
@@ -98,7 +99,19 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
             lambda cls: or_(cls.tenant_id == tenant_id, cls.email == email),
             include_aliases=True,
         ),
+        *_shared_criteria(scope, reading=state.is_select),
     )
+
+
+def _shared_criteria(scope: Scope, *, reading: bool) -> list[Any]:
+    """Reads follow each shared model's rule; updates and deletes stay inside the tenant."""
+    options = []
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if issubclass(cls, SharedByRule):
+            rule = cls.visible_to(scope) if reading else cls.tenant_id == scope.tenant_id
+            options.append(with_loader_criteria(cls, rule, include_aliases=True))
+    return options
 
 
 @event.listens_for(Session, "before_flush")
@@ -107,7 +120,7 @@ def _refuse_cross_tenant_writes(session: Session, _ctx: Any, _instances: Any) ->
     if scope is None:
         return
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, TenantOwned | PersonVisible | InviteeVisible):
+        if not isinstance(obj, TenantOwned | PersonVisible | InviteeVisible | SharedByRule):
             continue
         if obj.tenant_id is None:
             obj.tenant_id = scope.tenant_id

@@ -56,6 +56,8 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         uuid.UUID: Uuid(),
         dict[str, Any]: JSON(),
+        list[int]: JSON(),
+        list[dict[str, Any]]: JSON(),
     }
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-TENANT = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+TENANT = f"tenant_id = {CURRENT_TENANT}"
 PERSON = "person_id = NULLIF(current_setting('app.person_id', true), '')::uuid"
 INVITEE = "email = NULLIF(current_setting('app.person_email', true), '')"
 KIND = "current_setting('app.tenant_kind', true)"  # compare with IN ('operator', ...)

@@ -1,0 +1,25 @@
+"""Joint procurement (共同調達): pooled demand, one sealed tender, a fair split, open data."""
+
+from pathlib import Path
+
+import procurement.models  # noqa: F401 - registers the tables
+from kyodo.manifest import Manifest, NavEntry
+
+HERE = Path(__file__).parent
+
+manifest = Manifest(
+    name="procurement",
+    route_handlers=[],
+    templates=HERE / "templates",
+    locale=HERE / "locale",
+    migrations=HERE / "migrations",
+    nav=[
+        NavEntry(
+            "procurement/pool",
+            "共同調達",
+            "Joint procurement",
+            kinds=("municipality", "prefecture", "operator"),
+        ),
+        NavEntry("procurement/tenders", "入札案件", "Tenders", kinds=("operator", "vendor")),
+    ],
+)

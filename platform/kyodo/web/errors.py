@@ -21,6 +21,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from kyodo.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kyodo.web.i18n import _
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,28 @@ def on_unexpected(request: Request, exc: Exception) -> Response[Any]:
     )
 
 
+def on_invalid(request: Request, exc: InvalidInput) -> Response[Any]:
+    errors = [{"field": f, "message": m} for f, m in exc.errors.items()]
+    return _page_or_json(request, 400, _("Some of the input is not valid."), errors=errors)
+
+
+def on_conflict(request: Request, exc: Conflict) -> Response[Any]:
+    return _page_or_json(request, 409, exc.message)
+
+
+def on_forbidden(request: Request, exc: Forbidden) -> Response[Any]:
+    return _page_or_json(request, 403, exc.message)
+
+
+def on_not_found(request: Request, exc: NotFound) -> Response[Any]:
+    return _page_or_json(request, 404, _("The page or item was not found."))
+
+
 exception_handlers = {
+    InvalidInput: on_invalid,
+    Conflict: on_conflict,
+    Forbidden: on_forbidden,
+    NotFound: on_not_found,
     NotAuthorizedException: on_not_authorized,
     ValidationException: on_validation,
     HTTPException: on_http_error,

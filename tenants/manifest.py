@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from kyodo.manifest import Manifest, NavEntry
-from tenants import seed, services
+from tenants import api, seed, services, views
 
 HERE = Path(__file__).parent
 
 manifest = Manifest(
     name="tenants",
-    route_handlers=[],
+    route_handlers=[api.AdminApi, views.AdminPages],
     templates=HERE / "templates",
     locale=HERE / "locale",
     nav=[

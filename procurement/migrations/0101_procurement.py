@@ -51,7 +51,7 @@ def upgrade() -> None:
             ["organizations.id"],
             name=op.f("fk_procurement_contract_lines_vendor_id_organizations"),
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_contract_lines")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_contract_lines")),
         sa.UniqueConstraint(
             "tenant_id", "award_id", name=op.f("uq_procurement_contract_lines_tenant_id_award_id")
         ),
@@ -108,7 +108,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_needs_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_needs")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_needs")),
     )
     with op.batch_alter_table("procurement_needs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_procurement_needs_status"), ["status"], unique=False)
@@ -144,7 +144,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_subscriptions_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("category", "tenant_id", name=op.f("pk_procurement_subscriptions")),
+        sa.PrimaryKeyConstraint("tenant_id", "category", name=op.f("pk_procurement_subscriptions")),
     )
     with op.batch_alter_table("procurement_subscriptions", schema=None) as batch_op:
         batch_op.create_index(
@@ -179,7 +179,7 @@ def upgrade() -> None:
             ["people.id"],
             name=op.f("fk_procurement_attachments_uploaded_by_people"),
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_attachments")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_attachments")),
     )
     with op.batch_alter_table("procurement_attachments", schema=None) as batch_op:
         batch_op.create_index(
@@ -226,7 +226,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_commitments_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_commitments")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_commitments")),
         sa.UniqueConstraint(
             "tenant_id", "need_id", name=op.f("uq_procurement_commitments_tenant_id_need_id")
         ),
@@ -302,7 +302,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_tenders_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_tenders")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_tenders")),
         sa.UniqueConstraint("need_id", name=op.f("uq_procurement_tenders_need_id")),
     )
     with op.batch_alter_table("procurement_tenders", schema=None) as batch_op:
@@ -334,7 +334,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_answers_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_answers")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_answers")),
     )
     with op.batch_alter_table("procurement_answers", schema=None) as batch_op:
         batch_op.create_index(
@@ -379,7 +379,7 @@ def upgrade() -> None:
             ["organizations.id"],
             name=op.f("fk_procurement_awards_vendor_id_organizations"),
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_awards")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_awards")),
     )
     with op.batch_alter_table("procurement_awards", schema=None) as batch_op:
         batch_op.create_index(
@@ -416,7 +416,7 @@ def upgrade() -> None:
             ["procurement_tenders.tenant_id", "procurement_tenders.id"],
             name=op.f("fk_procurement_bids_tender_tenant_id_tender_id_procurement_tenders"),
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_bids")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_bids")),
         sa.UniqueConstraint(
             "tenant_id",
             "tender_id",
@@ -456,7 +456,7 @@ def upgrade() -> None:
             ["procurement_tenders.tenant_id", "procurement_tenders.id"],
             name=op.f("fk_procurement_questions_tender_tenant_id_tender_id_procurement_tenders"),
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_questions")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_questions")),
     )
     with op.batch_alter_table("procurement_questions", schema=None) as batch_op:
         batch_op.create_index(
@@ -489,7 +489,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_results_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_results")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_results")),
         sa.UniqueConstraint(
             "tender_id", "round", name=op.f("uq_procurement_results_tender_id_round")
         ),
@@ -521,7 +521,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_tender_invitees_vendor_id_organizations"),
         ),
         sa.PrimaryKeyConstraint(
-            "tender_id", "vendor_id", "tenant_id", name=op.f("pk_procurement_tender_invitees")
+            "tenant_id", "tender_id", "vendor_id", name=op.f("pk_procurement_tender_invitees")
         ),
     )
     with op.batch_alter_table("procurement_tender_invitees", schema=None) as batch_op:
@@ -554,7 +554,7 @@ def upgrade() -> None:
             name=op.f("fk_procurement_tender_revisions_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_procurement_tender_revisions")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_tender_revisions")),
         sa.UniqueConstraint(
             "tender_id", "version", name=op.f("uq_procurement_tender_revisions_tender_id_version")
         ),
@@ -582,7 +582,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint(
-            "tender_id", "tenant_id", name=op.f("pk_procurement_tender_secrets")
+            "tenant_id", "tender_id", name=op.f("pk_procurement_tender_secrets")
         ),
     )
     with op.batch_alter_table("procurement_tender_secrets", schema=None) as batch_op:

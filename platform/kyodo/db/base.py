@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, TypeDecorator, Uuid
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, TypeDecorator, Uuid, or_
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -61,19 +61,28 @@ class Base(DeclarativeBase):
     }
 
 
-class _HasTenant:
+class HasTenant:
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
+        # First in the primary key: (tenant_id, id), the shape a tenant-sharded table needs.
         return mapped_column(
-            ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True, index=True
+            ForeignKey("organizations.id", ondelete="RESTRICT"),
+            primary_key=True,
+            index=True,
+            sort_order=-10,
         )
 
+    @classmethod
+    def visible_to(cls, scope: Any) -> Any:
+        """The ORM twin of the table's RLS policy: which rows this scope may see."""
+        return cls.tenant_id == scope.tenant_id
 
-class TenantOwned(_HasTenant):
+
+class TenantOwned(HasTenant):
     """Rows visible only inside their own organization (RLS policy: tenant_id = app.tenant_id)."""
 
 
-class PersonVisible(_HasTenant):
+class PersonVisible(HasTenant):
     """Rows of an organization that the person they concern may also see from anywhere
     (their own memberships and notifications). RLS: tenant_id = app.tenant_id OR
     person_id = app.person_id."""
@@ -82,8 +91,12 @@ class PersonVisible(_HasTenant):
     def person_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("people.id"), index=True)
 
+    @classmethod
+    def visible_to(cls, scope: Any) -> Any:
+        return or_(cls.tenant_id == scope.tenant_id, cls.person_id == scope.person_id)
 
-class InviteeVisible(_HasTenant):
+
+class InviteeVisible(HasTenant):
     """Invitations: visible in their organization and to the person whose verified e-mail they
     name, who claims them at sign-in. RLS: tenant_id = app.tenant_id OR email = app.person_email."""
 
@@ -91,8 +104,12 @@ class InviteeVisible(_HasTenant):
     def email(cls) -> Mapped[str]:
         return mapped_column(String(320), index=True)  # stored lower-cased
 
+    @classmethod
+    def visible_to(cls, scope: Any) -> Any:
+        return or_(cls.tenant_id == scope.tenant_id, cls.email == (scope.email or "").lower())
 
-class SharedByRule(_HasTenant):
+
+class SharedByRule(HasTenant):
     """Rows of an organization that others may *read* under a rule the model states, such as a
     published procurement need or a bid after opening. Writes stay inside the organization.
 

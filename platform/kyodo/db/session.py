@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, or_
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
-from kyodo.db.base import Base, InviteeVisible, PersonVisible, SharedByRule, TenantOwned
+from kyodo.db.base import Base, InviteeVisible, PersonVisible, SharedByRule, HasTenant
 from kyodo.db.scope import Scope
 
 
@@ -84,33 +84,21 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     scope = _scope_of(state.session)
     if scope is None or not (state.is_select or state.is_update or state.is_delete):
         return
-    tenant_id, person_id, email = scope.tenant_id, scope.person_id, (scope.email or "").lower()
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
-        ),
-        with_loader_criteria(
-            PersonVisible,
-            lambda cls: or_(cls.tenant_id == tenant_id, cls.person_id == person_id),
-            include_aliases=True,
-        ),
-        with_loader_criteria(
-            InviteeVisible,
-            lambda cls: or_(cls.tenant_id == tenant_id, cls.email == email),
-            include_aliases=True,
-        ),
-        *_shared_criteria(scope, reading=state.is_select),
-    )
+    state.statement = state.statement.options(*_criteria(scope, reading=state.is_select))
 
 
-def _shared_criteria(scope: Scope, *, reading: bool) -> list[Any]:
-    """Reads follow each shared model's rule; updates and deletes stay inside the tenant."""
+def _criteria(scope: Scope, *, reading: bool) -> list[Any]:
+    """Each tenant model's `visible_to` rule; shared rows are read-only to other tenants."""
     options = []
     for mapper in Base.registry.mappers:
         cls = mapper.class_
-        if issubclass(cls, SharedByRule):
-            rule = cls.visible_to(scope) if reading else cls.tenant_id == scope.tenant_id
-            options.append(with_loader_criteria(cls, rule, include_aliases=True))
+        if not issubclass(cls, HasTenant):
+            continue
+        if reading or not issubclass(cls, SharedByRule):
+            rule = cls.visible_to(scope)
+        else:
+            rule = cls.tenant_id == scope.tenant_id
+        options.append(with_loader_criteria(cls, rule, include_aliases=True))
     return options
 
 
@@ -120,7 +108,7 @@ def _refuse_cross_tenant_writes(session: Session, _ctx: Any, _instances: Any) ->
     if scope is None:
         return
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, TenantOwned | PersonVisible | InviteeVisible | SharedByRule):
+        if not isinstance(obj, HasTenant):
             continue
         if obj.tenant_id is None:
             obj.tenant_id = scope.tenant_id

@@ -95,7 +95,7 @@ def upgrade() -> None:
             name=op.f("fk_audit_events_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_audit_events")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_audit_events")),
         sa.UniqueConstraint("tenant_id", "seq", name=op.f("uq_audit_events_tenant_id_seq")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
@@ -124,7 +124,7 @@ def upgrade() -> None:
             name=op.f("fk_invitations_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_invitations")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_invitations")),
     )
     with op.batch_alter_table("invitations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invitations_email"), ["email"], unique=False)
@@ -145,7 +145,7 @@ def upgrade() -> None:
             name=op.f("fk_memberships_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_memberships")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_memberships")),
         sa.UniqueConstraint(
             "tenant_id", "person_id", name=op.f("uq_memberships_tenant_id_person_id")
         ),
@@ -175,7 +175,7 @@ def upgrade() -> None:
             name=op.f("fk_notifications_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_notifications")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_notifications")),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_notifications_person_id"), ["person_id"], unique=False)
@@ -211,7 +211,7 @@ def upgrade() -> None:
             name=op.f("fk_role_grants_tenant_id_organizations"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", "tenant_id", name=op.f("pk_role_grants")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_role_grants")),
         sa.UniqueConstraint(
             "tenant_id",
             "membership_id",

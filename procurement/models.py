@@ -10,7 +10,7 @@ Every table is owned by one organization (tenant_id). Rows others may read say s
 | commitments | joiner | the need's owner; the operator |
 | tenders | operator | public bodies once published; vendors if open or invited |
 | tender_invitees | operator | the invited vendor |
-| tender_secrets | operator | nobody else; not even shown to the operator before opening |
+| tender_secrets, technical_scores | operator | nobody else (secrets: not even shown back) |
 | bids | vendor | the operator, only after the bid's round is opened |
 | questions | vendor | the operator |
 | answers | operator | everyone who may read the tender |
@@ -339,7 +339,6 @@ class Question(SharedByRule, Base):
     text: Mapped[str] = mapped_column(Text)
     asked_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
-    answered: Mapped[bool] = mapped_column(default=False)
 
     @classmethod
     def visible_to(cls, scope: Scope) -> Any:
@@ -358,6 +357,7 @@ class Answer(SharedByRule, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     tender_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    question_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)  # None: a notice to all
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     answered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
@@ -366,6 +366,25 @@ class Answer(SharedByRule, Base):
     @classmethod
     def visible_to(cls, scope: Scope) -> Any:
         return _as_tender(cls, scope)
+
+
+class TechnicalScore(TenantOwned, Base):
+    """An evaluator's technical score (0–100) for one bid in a 総合評価 tender."""
+
+    __tablename__ = "procurement_technical_scores"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "tender_id"], ["procurement_tenders.tenant_id", "procurement_tenders.id"]
+        ),
+        CheckConstraint("score BETWEEN 0 AND 100", name="score_range"),
+    )
+
+    tender_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    round: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    score: Mapped[int]
+    scored_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Result(SharedByRule, Base):
@@ -387,8 +406,10 @@ class Result(SharedByRule, Base):
     ceiling_unit_price: Mapped[int]
     minimum_unit_price: Mapped[int | None]
     ranking: Mapped[list[dict[str, Any]]]
+    draw_seed: Mapped[int]  # fixed at opening, so any lottery is replayable
     draw: Mapped[dict[str, Any] | None]
-    outcome: Mapped[str] = mapped_column(String(20))  # winner | all_over_ceiling | no_valid_bid
+    # awaiting_scores | winner | all_over_ceiling | no_valid_bid
+    outcome: Mapped[str] = mapped_column(String(20))
 
     @classmethod
     def visible_to(cls, scope: Scope) -> Any:

@@ -2,7 +2,7 @@
 
 Revision ID: 0101_procurement
 Revises: 0001_kernel
-Create Date: 2026-11-22 04:59:07.685003
+Create Date: 2026-11-22 05:04:45.696532
 """
 
 from collections.abc import Sequence
@@ -22,24 +22,24 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "procurement_contract_lines",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("award_id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
         sa.Column("need_id", sa.Uuid(), nullable=False),
         sa.Column("vendor_id", sa.Uuid(), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_price", sa.Integer(), nullable=False),
-        sa.Column("goods_amount", sa.Integer(), nullable=False),
-        sa.Column("fee_share", sa.Integer(), nullable=False),
-        sa.Column("total", sa.Integer(), nullable=False),
-        sa.Column("estimated_total", sa.Integer(), nullable=False),
-        sa.Column("saving", sa.Integer(), nullable=False),
-        sa.Column("alone_unit_price", sa.Integer(), nullable=True),
-        sa.Column("alone_total", sa.Integer(), nullable=True),
-        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("goods_amount", sa.BigInteger(), nullable=False),
+        sa.Column("fee_share", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("estimated_total", sa.BigInteger(), nullable=False),
+        sa.Column("saving", sa.BigInteger(), nullable=False),
+        sa.Column("alone_unit_price", sa.BigInteger(), nullable=True),
+        sa.Column("alone_total", sa.BigInteger(), nullable=True),
+        sa.Column("fiscal_year", sa.BigInteger(), nullable=False),
         sa.Column("created_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("void", sa.Boolean(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["organizations.id"],
@@ -75,13 +75,14 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_needs",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("category", sa.String(length=40), nullable=False),
         sa.Column("specification", sa.Text(), nullable=False),
         sa.Column("unit", sa.String(length=20), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("estimated_unit_price", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("estimated_unit_price", sa.BigInteger(), nullable=False),
         sa.Column("desired_delivery", sa.Date(), nullable=True),
         sa.Column("join_deadline", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -91,7 +92,6 @@ def upgrade() -> None:
         sa.Column("created_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.CheckConstraint(
             "estimated_unit_price > 0", name=op.f("ck_procurement_needs_price_positive")
         ),
@@ -118,9 +118,9 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_settings",
-        sa.Column("approval_required", sa.Boolean(), nullable=False),
-        sa.Column("min_lead_days", sa.Integer(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("approval_required", sa.Boolean(), nullable=False),
+        sa.Column("min_lead_days", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["organizations.id"],
@@ -136,8 +136,8 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_subscriptions",
-        sa.Column("category", sa.String(length=40), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["organizations.id"],
@@ -153,16 +153,16 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_attachments",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("need_id", sa.Uuid(), nullable=False),
         sa.Column("filename", sa.String(length=200), nullable=False),
         sa.Column("content_type", sa.String(length=100), nullable=False),
-        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("uploaded_by", sa.Uuid(), nullable=False),
         sa.Column("uploaded_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "need_id"],
             ["procurement_needs.tenant_id", "procurement_needs.id"],
@@ -191,18 +191,18 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_commitments",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("need_tenant_id", sa.Uuid(), nullable=False),
         sa.Column("need_id", sa.Uuid(), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("estimated_unit_price", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("estimated_unit_price", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("counted", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=False),
         sa.Column("decided_by", sa.Uuid(), nullable=True),
         sa.Column("decision_comment", sa.Text(), nullable=False),
         sa.Column("updated_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.CheckConstraint(
             "estimated_unit_price > 0", name=op.f("ck_procurement_commitments_price_positive")
         ),
@@ -248,8 +248,8 @@ def upgrade() -> None:
         "procurement_demand",
         sa.Column("need_id", sa.Uuid(), nullable=False),
         sa.Column("need_tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("total_quantity", sa.Integer(), nullable=False),
-        sa.Column("participants", sa.Integer(), nullable=False),
+        sa.Column("total_quantity", sa.BigInteger(), nullable=False),
+        sa.Column("participants", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["need_tenant_id", "need_id"],
             ["procurement_needs.tenant_id", "procurement_needs.id"],
@@ -259,6 +259,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "procurement_tenders",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("need_tenant_id", sa.Uuid(), nullable=False),
         sa.Column("need_id", sa.Uuid(), nullable=False),
@@ -266,24 +267,23 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=40), nullable=False),
         sa.Column("specification", sa.Text(), nullable=False),
         sa.Column("unit", sa.String(length=20), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
         sa.Column("method", sa.String(length=20), nullable=False),
         sa.Column("criteria", sa.String(length=20), nullable=False),
-        sa.Column("price_weight", sa.Integer(), nullable=False),
-        sa.Column("technical_weight", sa.Integer(), nullable=False),
+        sa.Column("price_weight", sa.BigInteger(), nullable=False),
+        sa.Column("technical_weight", sa.BigInteger(), nullable=False),
         sa.Column("band_thresholds", sa.JSON(), nullable=False),
         sa.Column("question_deadline", kyodo.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("bid_deadline", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
-        sa.Column("max_rounds", sa.Integer(), nullable=False),
-        sa.Column("opened_round", sa.Integer(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("round", sa.BigInteger(), nullable=False),
+        sa.Column("max_rounds", sa.BigInteger(), nullable=False),
+        sa.Column("opened_round", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("cancel_reason", sa.String(length=40), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=False),
         sa.Column("created_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.CheckConstraint(
             "criteria <> 'weighted' OR price_weight + technical_weight = 100",
             name=op.f("ck_procurement_tenders_weights"),
@@ -313,13 +313,14 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_answers",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
+        sa.Column("question_id", sa.Uuid(), nullable=True),
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("answer", sa.Text(), nullable=False),
         sa.Column("answered_by", sa.Uuid(), nullable=False),
         sa.Column("published_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["answered_by"], ["people.id"], name=op.f("fk_procurement_answers_answered_by_people")
         ),
@@ -335,6 +336,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_answers")),
+        sa.UniqueConstraint("question_id", name=op.f("uq_procurement_answers_question_id")),
     )
     with op.batch_alter_table("procurement_answers", schema=None) as batch_op:
         batch_op.create_index(
@@ -346,17 +348,17 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_awards",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
         sa.Column("vendor_id", sa.Uuid(), nullable=False),
-        sa.Column("unit_price", sa.Integer(), nullable=False),
-        sa.Column("one_off_fee", sa.Integer(), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("one_off_fee", sa.BigInteger(), nullable=False),
         sa.Column("awarded_by", sa.Uuid(), nullable=False),
         sa.Column("awarded_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_by", sa.Uuid(), nullable=True),
         sa.Column("revoke_reason", sa.Text(), nullable=True),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["awarded_by"], ["people.id"], name=op.f("fk_procurement_awards_awarded_by_people")
         ),
@@ -391,17 +393,17 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_bids",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
         sa.Column("tender_tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("round", sa.BigInteger(), nullable=False),
         sa.Column("band_prices", sa.JSON(), nullable=False),
-        sa.Column("one_off_fee", sa.Integer(), nullable=False),
+        sa.Column("one_off_fee", sa.BigInteger(), nullable=False),
         sa.Column("technical_proposal", sa.Text(), nullable=False),
         sa.Column("submitted_by", sa.Uuid(), nullable=False),
         sa.Column("submitted_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("replaced_count", sa.Integer(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("replaced_count", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["submitted_by"], ["people.id"], name=op.f("fk_procurement_bids_submitted_by_people")
         ),
@@ -434,14 +436,13 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_questions",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
         sa.Column("tender_tenant_id", sa.Uuid(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("asked_by", sa.Uuid(), nullable=False),
         sa.Column("asked_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("answered", sa.Boolean(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["asked_by"], ["people.id"], name=op.f("fk_procurement_questions_asked_by_people")
         ),
@@ -468,16 +469,17 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_results",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("round", sa.BigInteger(), nullable=False),
         sa.Column("opened_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ceiling_unit_price", sa.Integer(), nullable=False),
-        sa.Column("minimum_unit_price", sa.Integer(), nullable=True),
+        sa.Column("ceiling_unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("minimum_unit_price", sa.BigInteger(), nullable=True),
         sa.Column("ranking", sa.JSON(), nullable=False),
+        sa.Column("draw_seed", sa.BigInteger(), nullable=False),
         sa.Column("draw", sa.JSON(), nullable=True),
         sa.Column("outcome", sa.String(length=20), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "tender_id"],
             ["procurement_tenders.tenant_id", "procurement_tenders.id"],
@@ -500,10 +502,56 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "procurement_technical_scores",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("tender_id", sa.Uuid(), nullable=False),
+        sa.Column("round", sa.BigInteger(), nullable=False),
+        sa.Column("vendor_id", sa.Uuid(), nullable=False),
+        sa.Column("score", sa.BigInteger(), nullable=False),
+        sa.Column("scored_by", sa.Uuid(), nullable=False),
+        sa.Column("scored_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "score BETWEEN 0 AND 100", name=op.f("ck_procurement_technical_scores_score_range")
+        ),
+        sa.ForeignKeyConstraint(
+            ["scored_by"],
+            ["people.id"],
+            name=op.f("fk_procurement_technical_scores_scored_by_people"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "tender_id"],
+            ["procurement_tenders.tenant_id", "procurement_tenders.id"],
+            name=op.f("fk_procurement_technical_scores_tenant_id_tender_id_procurement_tenders"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["organizations.id"],
+            name=op.f("fk_procurement_technical_scores_tenant_id_organizations"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["vendor_id"],
+            ["organizations.id"],
+            name=op.f("fk_procurement_technical_scores_vendor_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "tenant_id",
+            "tender_id",
+            "round",
+            "vendor_id",
+            name=op.f("pk_procurement_technical_scores"),
+        ),
+    )
+    with op.batch_alter_table("procurement_technical_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_procurement_technical_scores_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
         "procurement_tender_invitees",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
         sa.Column("vendor_id", sa.Uuid(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "tender_id"],
             ["procurement_tenders.tenant_id", "procurement_tenders.id"],
@@ -531,13 +579,13 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_tender_revisions",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tender_id", sa.Uuid(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("terms", sa.JSON(), nullable=False),
         sa.Column("changed_by", sa.Uuid(), nullable=False),
         sa.Column("changed_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["changed_by"],
             ["people.id"],
@@ -566,10 +614,10 @@ def upgrade() -> None:
 
     op.create_table(
         "procurement_tender_secrets",
-        sa.Column("tender_id", sa.Uuid(), nullable=False),
-        sa.Column("ceiling_unit_price", sa.Integer(), nullable=False),
-        sa.Column("minimum_unit_price", sa.Integer(), nullable=True),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("tender_id", sa.Uuid(), nullable=False),
+        sa.Column("ceiling_unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("minimum_unit_price", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id", "tender_id"],
             ["procurement_tenders.tenant_id", "procurement_tenders.id"],
@@ -588,6 +636,11 @@ def upgrade() -> None:
     with op.batch_alter_table("procurement_tender_secrets", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_procurement_tender_secrets_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.alter_column(
+            "seq", existing_type=sa.BIGINT(), type_=sa.Integer(), existing_nullable=False
         )
 
     _secure()
@@ -610,6 +663,7 @@ def _secure() -> None:
         "procurement_settings": None,
         "procurement_subscriptions": None,
         "procurement_tender_secrets": None,
+        "procurement_technical_scores": None,
         "procurement_needs": f"status IN {POOLED} AND {KIND} IN {PUBLIC}",
         "procurement_attachments": (
             f"{KIND} IN {PUBLIC} AND EXISTS (SELECT 1 FROM procurement_needs n"
@@ -641,6 +695,11 @@ def _secure() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.alter_column(
+            "seq", existing_type=sa.Integer(), type_=sa.BIGINT(), existing_nullable=False
+        )
+
     with op.batch_alter_table("procurement_tender_secrets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_procurement_tender_secrets_tenant_id"))
 
@@ -653,6 +712,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_procurement_tender_invitees_tenant_id"))
 
     op.drop_table("procurement_tender_invitees")
+    with op.batch_alter_table("procurement_technical_scores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_procurement_technical_scores_tenant_id"))
+
+    op.drop_table("procurement_technical_scores")
     with op.batch_alter_table("procurement_results", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_procurement_results_tenant_id"))
 

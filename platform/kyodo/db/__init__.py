@@ -11,11 +11,12 @@ from kyodo.db.base import (
     utcnow,
 )
 from kyodo.db.scope import Scope
-from kyodo.db.session import Database
+from kyodo.db.session import Database, acting_as
 
 __all__ = [
     "Base",
     "Database",
+    "acting_as",
     "InviteeVisible",
     "PersonVisible",
     "Scope",

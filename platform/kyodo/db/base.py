@@ -11,7 +11,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, TypeDecorator, Uuid, or_
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    String,
+    TypeDecorator,
+    Uuid,
+    or_,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -53,6 +63,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        int: BigInteger(),  # yen amounts reach trillions; int32 would overflow at ¥2.1bn
         datetime: UTCDateTime(),
         uuid.UUID: Uuid(),
         dict[str, Any]: JSON(),

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
-from kyodo.db.base import Base, InviteeVisible, PersonVisible, SharedByRule, HasTenant
+from kyodo.db.base import Base, HasTenant, InviteeVisible, PersonVisible, SharedByRule
 from kyodo.db.scope import Scope
 
 
@@ -50,6 +50,25 @@ class Database:
         await self.engine.dispose()
 
 
+@asynccontextmanager
+async def acting_as(session: AsyncSession, scope: Scope) -> AsyncIterator[AsyncSession]:
+    """Act in another scope for a while, inside the same transaction.
+
+    This is the explicit operator scope: e.g. the operator marking a municipality's need as
+    tendered in the same transaction that creates the tender, so both happen or neither does.
+    Callers audit the step in both organizations."""
+    previous = session.info["scope"]
+    await session.flush()
+    session.info["scope"] = scope
+    await session.run_sync(lambda s: _apply_settings(s.connection(), scope))
+    try:
+        yield session
+        await session.flush()
+    finally:
+        session.info["scope"] = previous
+        await session.run_sync(lambda s: _apply_settings(s.connection(), previous))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -65,7 +84,12 @@ def _scope_of(session: Session) -> Scope | None:
 @event.listens_for(Session, "after_begin")
 def _set_rls_settings(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
     scope = _scope_of(session)
-    if scope is None or connection.dialect.name != "postgresql":
+    if scope is not None:
+        _apply_settings(connection, scope)
+
+
+def _apply_settings(connection: Connection, scope: Scope) -> None:
+    if connection.dialect.name != "postgresql":
         return
     connection.exec_driver_sql(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.person_id', $2, true),"

@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("created_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("relayed_at", kyodo.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.BigInteger(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
@@ -76,7 +76,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("actor_id", sa.Uuid(), nullable=True),
         sa.Column("action", sa.String(length=80), nullable=False),
         sa.Column("target_type", sa.String(length=60), nullable=False),

@@ -16,13 +16,13 @@ from kyodo.db.session import Database, acting_as
 __all__ = [
     "Base",
     "Database",
-    "acting_as",
     "InviteeVisible",
     "PersonVisible",
     "Scope",
     "SharedByRule",
     "TenantOwned",
     "UTCDateTime",
+    "acting_as",
     "new_id",
     "utcnow",
 ]

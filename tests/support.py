@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,10 @@ import httpx
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
+from kyodo.db import Database, Scope
+from kyodo.models import Organization, Person
 from kyodo.settings import Settings
 from tenants.seed import DEMO_PEOPLE
 
@@ -68,6 +71,53 @@ def oidc_provider() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[str]:
+    """A private, throw-away redis-server on `port` (never the machine's shared one), so a
+    test may stop it to see what happens while Redis is down."""
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 15.0) -> Any:
+    """Poll `check` until it returns something truthy (background jobs finish on their own)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {result!r} after {seconds}s")
+        await asyncio.sleep(0.05)
 
 
 def set_provider_user(issuer: str, sub: str, **claims: Any) -> None:
@@ -147,6 +197,15 @@ async def sign_in(client: AsyncTestClient, email: str) -> None:
     callback = httpx.URL(answer.headers["location"])
     done = await client.get(f"{callback.path}?{callback.query.decode()}", follow_redirects=False)
     assert done.status_code in (302, 303), done.text
+
+
+async def org_and_person(db: Database, slug: str, email: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """Ids of a seeded organization and a seeded person."""
+    async with db.session(Scope.anonymous()) as session:
+        org = await session.scalar(select(Organization.id).where(Organization.slug == slug))
+        person = await session.scalar(select(Person.id).where(Person.email == email))
+    assert org and person, (slug, email)
+    return org, person
 
 
 def csrf_token(client: AsyncTestClient) -> str:

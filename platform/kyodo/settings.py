@@ -77,6 +77,11 @@ class Settings:
             raise SettingsError("KYODO_REDIS_URL is required in production")
         if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
             raise SettingsError("KYODO_REDIS_URL must be a redis:// or rediss:// URL")
+        smtp_url = e.get("KYODO_SMTP_URL", "").strip() or None
+        if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtp+starttls", "smtps"}:
+            raise SettingsError(
+                "KYODO_SMTP_URL must be an smtp://, smtp+starttls:// or smtps:// URL"
+            )
         base_url = _http_url("KYODO_BASE_URL", need("KYODO_BASE_URL", f"http://127.0.0.1:{port}"))
         issuer = _http_url(
             "KYODO_OIDC_ISSUER", need("KYODO_OIDC_ISSUER", f"http://127.0.0.1:{DEV_OIDC_PORT}")
@@ -96,7 +101,7 @@ class Settings:
             secret_key=secret,
             port=port,
             host=e.get("KYODO_HOST", "127.0.0.1" if dev else "0.0.0.0"),  # noqa: S104
-            smtp_url=e.get("KYODO_SMTP_URL") or None,
+            smtp_url=smtp_url,
             mail_from=e.get("KYODO_MAIL_FROM", "kyodo@localhost"),
             var_dir=var_dir,
         )

@@ -25,7 +25,7 @@ from kyodo.db import Database
 from kyodo.jobs.runtime import JobsRuntime
 from kyodo.manifest import Manifest, load_manifests
 from kyodo.settings import Settings
-from kyodo.web import i18n, pages
+from kyodo.web import i18n, notification_pages, pages
 from kyodo.web.errors import exception_handlers
 from kyodo.web.templating import STATIC, create_environment
 
@@ -77,7 +77,7 @@ def create_app(settings: Settings, manifests: list[Manifest] | None = None) -> L
         settings.oidc_client_secret,
         f"{settings.base_url}/auth/callback",
     )
-    jobs = JobsRuntime(settings)
+    jobs = JobsRuntime(settings, manifests)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -110,6 +110,7 @@ def create_app(settings: Settings, manifests: list[Manifest] | None = None) -> L
     handlers: list[Any] = [
         auth_router,
         *pages.route_handlers,
+        *notification_pages.route_handlers,
         create_static_files_router(path="/static", directories=[STATIC], name="static"),
     ]
     for manifest in manifests:

@@ -151,7 +151,7 @@ async def update_need(
 ) -> Need:
     actor.require(OFFICER, kinds=PUBLIC_BODIES)
     need = await own_need(session, actor, need_id)
-    _expect(need.status, EDITABLE)
+    expect_status(need.status, EDITABLE)
     validate(data, now, (await settings_of(session, actor.org)).min_lead_days)
     for field in NeedInput.__dataclass_fields__:
         setattr(need, field, getattr(data, field))
@@ -164,8 +164,8 @@ async def submit_need(
 ) -> Need:
     actor.require(OFFICER, kinds=PUBLIC_BODIES)
     need = await own_need(session, actor, need_id)
-    _expect(need.status, EDITABLE)
-    _before(need.join_deadline, now)
+    expect_status(need.status, EDITABLE)
+    before_deadline(need.join_deadline, now)
     await audit.record(session, "need.submitted", "need", need.id, need.title)
     if (await settings_of(session, actor.org)).approval_required:
         need.status = "pending_approval"
@@ -178,10 +178,10 @@ async def approve_need(
 ) -> Need:
     actor.require(APPROVER, kinds=PUBLIC_BODIES)
     need = await own_need(session, actor, need_id)
-    _expect(need.status, ("pending_approval",))
+    expect_status(need.status, ("pending_approval",))
     if need.created_by == actor.person_id:
         raise Forbidden(_("The person who drafted a need cannot approve it."))
-    _before(need.join_deadline, now)
+    before_deadline(need.join_deadline, now)
     need.decided_by, need.decision_comment = actor.person_id, comment[:2000]
     await audit.record(session, "need.approved", "need", need.id, comment[:200])
     return await _publish(session, need, now)
@@ -194,7 +194,7 @@ async def return_need(
     if not comment.strip():
         raise InvalidInput({"comment": _("Say why the need is returned.")})
     need = await own_need(session, actor, need_id)
-    _expect(need.status, ("pending_approval",))
+    expect_status(need.status, ("pending_approval",))
     need.status, need.decided_by, need.decision_comment = (
         "returned",
         actor.person_id,
@@ -253,8 +253,8 @@ async def join(
     need = await pooled_need(session, need_id)
     await _lock_demand(session, need.id)  # joins to one need take turns: no lost update
     await session.refresh(need)
-    _expect(need.status, ("published",))
-    _before(need.join_deadline, now)
+    expect_status(need.status, ("published",))
+    before_deadline(need.join_deadline, now)
     mine = await _my_commitment(session, actor, need.id)
     owner = need.tenant_id == actor.org.id
     needs_approval = not owner and (await settings_of(session, actor.org)).approval_required
@@ -290,8 +290,8 @@ async def withdraw(session: AsyncSession, actor: Actor, need_id: uuid.UUID, now:
     need = await pooled_need(session, need_id)
     await _lock_demand(session, need.id)
     await session.refresh(need)
-    _expect(need.status, ("published",))
-    _before(need.join_deadline, now)
+    expect_status(need.status, ("published",))
+    before_deadline(need.join_deadline, now)
     if need.tenant_id == actor.org.id:
         raise Conflict(_("The organization that posted a need cannot withdraw from it."))
     mine = await _my_commitment(session, actor, need.id)
@@ -315,12 +315,12 @@ async def decide_commitment(
     need = await pooled_need(session, need_id)
     await _lock_demand(session, need.id)
     await session.refresh(need)
-    _expect(need.status, ("published",))
-    _before(need.join_deadline, now)
+    expect_status(need.status, ("published",))
+    before_deadline(need.join_deadline, now)
     mine = await _my_commitment(session, actor, need.id)
     if mine is None:
         raise NotFound
-    _expect(mine.status, ("pending_approval",))
+    expect_status(mine.status, ("pending_approval",))
     if mine.created_by == actor.person_id:
         raise Forbidden(_("The person who asked to join cannot approve it."))
     mine.decided_by, mine.decision_comment = actor.person_id, comment[:2000]
@@ -398,7 +398,7 @@ async def close_demand(session: AsyncSession, need: Need, now: datetime) -> bool
     return True
 
 
-def _expect(status: str, allowed: tuple[str, ...]) -> None:
+def expect_status(status: str, allowed: tuple[str, ...]) -> None:
     if status not in allowed:
         raise Conflict(
             _("This cannot be done while the status is {status}.").format(
@@ -407,6 +407,6 @@ def _expect(status: str, allowed: tuple[str, ...]) -> None:
         )
 
 
-def _before(deadline: datetime, now: datetime) -> None:
+def before_deadline(deadline: datetime, now: datetime) -> None:
     if now >= deadline:
         raise Conflict(_("The deadline has passed."))

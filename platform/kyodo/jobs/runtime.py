@@ -112,8 +112,6 @@ class JobsRuntime:
         self._loop.daemon = True  # never keep a process alive on its own
         self._loop.start(timeout=5)
         self._db = Database(self.settings.database_url)
-        if self.embedded:
-            await self._call(requeue_unprocessed(self._db))
         # A short consumer timeout lets the embedded worker stop quickly with the app.
         self._worker = Worker(
             broker,
@@ -191,8 +189,12 @@ class JobsRuntime:
     async def _relay_loop(self) -> None:
         assert self._db is not None and self.broker is not None
         delay = self.relay_seconds
+        recovered = not self.embedded
         while True:
             try:
+                if not recovered:
+                    await requeue_unprocessed(self._db)
+                    recovered = True
                 result = await relay_once(self._db, self.broker)
             except Exception:  # the database is unreachable; keep trying
                 log.exception("outbox relay failed")

@@ -114,9 +114,11 @@ async def create_tender(
     if need is None:
         raise NotFound
     expect_status(need.status, ("closed",))
-    quantity = await session.scalar(
-        select(func.coalesce(func.sum(Commitment.quantity), 0)).where(
-            Commitment.need_id == need.id, Commitment.status == "active"
+    quantity = int(  # SUM of a bigint is numeric on PostgreSQL
+        await session.scalar(
+            select(func.coalesce(func.sum(Commitment.quantity), 0)).where(
+                Commitment.need_id == need.id, Commitment.status == "active"
+            )
         )
     )
     vendors = await _vendors(session, data.invited_vendors)

@@ -91,14 +91,14 @@ def _set_rls_settings(session: Session, _tx: SessionTransaction, connection: Con
 def _apply_settings(connection: Connection, scope: Scope) -> None:
     if connection.dialect.name != "postgresql":
         return
+    # Only identities: policies derive anything else (the organization's kind) from the data.
     connection.exec_driver_sql(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.person_id', $2, true),"
-        " set_config('app.person_email', $3, true), set_config('app.tenant_kind', $4, true)",
+        " set_config('app.person_email', $3, true)",
         (
             str(scope.tenant_id) if scope.tenant_id else "",
             str(scope.person_id) if scope.person_id else "",
             (scope.email or "").lower(),
-            scope.tenant_kind or "",
         ),
     )
 

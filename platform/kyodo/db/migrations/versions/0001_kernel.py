@@ -228,10 +228,10 @@ def upgrade() -> None:
         rls.grant(table)
     for table in ("memberships", "role_grants", "notifications", "invitations"):
         rls.grant(table)
-    rls.enable("memberships", rls.PERSON)
-    rls.enable("role_grants", rls.PERSON)
-    rls.enable("notifications", rls.PERSON)
-    rls.enable("invitations", rls.INVITEE)
+    rls.enable("memberships", own=rls.PERSON)
+    rls.enable("role_grants", own=rls.PERSON)
+    rls.enable("notifications", own=rls.PERSON, own_updates=True)
+    rls.enable("invitations", own=rls.INVITEE)
     rls.enable("audit_events")
     rls.append_only("audit_events")
 

@@ -1,17 +1,18 @@
 """Membership rules: who may join, invite, grant and revoke. No HTTP here.
 
 Every function that changes something takes the caller's session (one transaction in one
-organization's scope) and writes its audit event in that same transaction. Queries always name
-the organization explicitly: memberships and role grants are also visible to the person they
-concern, so the scope alone would let an admin see their own rows of other organizations.
+organization's scope) and writes its audit event in that same transaction; only
+create_organization, which acts in two organizations (the second through the kernel's explicit
+operator scope, `acting_as`), opens its own. Queries always name the organization explicitly:
+memberships and role grants are also visible to the person they concern, so the scope alone
+would let an admin see their own rows of other organizations.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kyodo import audit
-from kyodo.db import Database, Scope, utcnow
+from kyodo.db import Database, Scope, acting_as, utcnow
 from kyodo.errors import Checks, Conflict, InvalidInput, NotFound
 from kyodo.models import Invitation, Membership, Organization, Person, RoleGrant
 from kyodo.roles import ROLES, grantable
@@ -117,20 +118,25 @@ def _tenant(session: AsyncSession) -> uuid.UUID:
     return scope.tenant_id
 
 
-async def list_members(session: AsyncSession) -> list[Member]:
+async def list_members(session: AsyncSession, member_id: uuid.UUID | None = None) -> list[Member]:
+    """The organization's members with their roles (or just the one with `member_id`)."""
     tenant_id = _tenant(session)
-    rows = await session.execute(
+    members = (
         select(Membership, Person)
         .join(Person, Person.id == Membership.person_id)
         .where(Membership.tenant_id == tenant_id)
         .order_by(Person.display_name, Person.email)
     )
-    roles: dict[uuid.UUID, list[str]] = {}
-    for membership_id, role in await session.execute(
+    grants = (
         select(RoleGrant.membership_id, RoleGrant.role)
         .where(RoleGrant.tenant_id == tenant_id)
         .order_by(RoleGrant.role)
-    ):
+    )
+    if member_id is not None:
+        members = members.where(Membership.id == member_id)
+        grants = grants.where(RoleGrant.membership_id == member_id)
+    roles: dict[uuid.UUID, list[str]] = {}
+    for membership_id, role in await session.execute(grants):
         roles.setdefault(membership_id, []).append(role)
     return [
         Member(
@@ -141,7 +147,7 @@ async def list_members(session: AsyncSession) -> list[Member]:
             roles=tuple(roles.get(m.id, ())),
             joined_at=m.created_at,
         )
-        for m, p in rows
+        for m, p in await session.execute(members)
     ]
 
 
@@ -160,10 +166,10 @@ async def list_open_invitations(session: AsyncSession) -> list[Invitation]:
 
 
 async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
-    for member in await list_members(session):
-        if member.id == member_id:
-            return member
-    raise NotFound
+    found = await list_members(session, member_id)
+    if not found:
+        raise NotFound
+    return found[0]
 
 
 # -- changing ------------------------------------------------------------------------------
@@ -326,27 +332,26 @@ async def create_organization(
     check.raise_any()
 
     try:
-        async with _one_transaction(db) as session_in:
-            async with session_in(operator) as session:
-                if await session.scalar(select(Organization.id).where(Organization.slug == slug)):
-                    raise InvalidInput({"slug": _("This identifier is already in use.")})
-                org = Organization(slug=slug, kind=kind, name_ja=name_ja, name_en=name_en)
-                session.add(org)
-                await session.flush()
-                await audit.record(
-                    session,
-                    "organization.created",
-                    "organization",
-                    org.id,
-                    f"{slug} {kind} first admin {admin_email}",
-                )
+        async with db.session(operator) as session:
+            if await session.scalar(select(Organization.id).where(Organization.slug == slug)):
+                raise InvalidInput({"slug": _("This identifier is already in use.")})
+            org = Organization(slug=slug, kind=kind, name_ja=name_ja, name_en=name_en)
+            session.add(org)
+            await session.flush()
+            await audit.record(
+                session,
+                "organization.created",
+                "organization",
+                org.id,
+                f"{slug} {kind} first admin {admin_email}",
+            )
             inside = Scope(
                 tenant_id=org.id,
                 tenant_kind=org.kind,
                 person_id=operator.person_id,
                 operator_id=operator.person_id,
             )
-            async with session_in(inside) as session:
+            async with acting_as(session, inside):
                 await audit.record(
                     session,
                     "organization.created",
@@ -365,31 +370,6 @@ def _check_kind(kind: str) -> str:
     if kind not in CREATABLE_KINDS:
         raise InvalidInput({"kind": _("Choose one of the listed values.")})
     return kind
-
-
-@asynccontextmanager
-async def _one_transaction(
-    db: Database,
-) -> AsyncIterator[Callable[[Scope], AbstractAsyncContextManager[AsyncSession]]]:
-    """One database transaction that acts in several scopes in turn.
-
-    Each session opened with the yielded function runs on the same connection; its start sets
-    the row-level-security settings to its scope (the kernel's after_begin hook), replacing the
-    previous session's. Use the sessions one after another, never interleaved.
-    """
-    async with db.engine.begin() as connection:
-
-        @asynccontextmanager
-        async def session_in(scope: Scope) -> AsyncIterator[AsyncSession]:
-            session = AsyncSession(bind=connection, expire_on_commit=False)
-            session.info["scope"] = scope
-            try:
-                async with session.begin():
-                    yield session
-            finally:
-                await session.close()
-
-        yield session_in
 
 
 # -- sign-in -------------------------------------------------------------------------------

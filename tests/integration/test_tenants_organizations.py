@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import csv
+import uuid
+
+import pytest
+from sqlalchemy import select
 
 from kyodo import audit
 from kyodo.db import Scope
+from kyodo.models import Person
+from tenants import services
 from tenants.seed import MUNICIPALITIES_CSV
 from tenants.services import lg_code_is_valid
 from tests import support
@@ -88,6 +94,32 @@ async def test_operator_creates_an_organization_whose_first_admin_manages_it(
     assert invited.status_code == 201
     # The organization appears in the first admin's switcher and dashboard.
     assert created["organization"]["name_ja"] in (await first_admin.get("/")).text
+
+
+async def test_creating_an_organization_is_all_or_nothing(db, monkeypatch):
+    """A failure while inviting the first admin leaves no organization and no audit event."""
+    async with db.session(Scope.anonymous()) as session:
+        operator_person = await session.scalar(select(Person.id).where(Person.email == OPERATOR))
+    govtech = await org_id(db, "govtech")
+    before = len(await audit_events(db, "govtech"))
+
+    async def failing_invite(*_args, **_kwargs):
+        raise RuntimeError("the invitation could not be written")
+
+    monkeypatch.setattr(services, "invite", failing_invite)
+    slug = f"t-{uuid.uuid4().hex[:10]}"
+    with pytest.raises(RuntimeError):
+        await services.create_organization(
+            db,
+            Scope(tenant_id=govtech, tenant_kind="operator", person_id=operator_person),
+            slug=slug,
+            kind="vendor",
+            name_ja="途中で失敗する組織",
+            name_en="Fails halfway",
+            admin_email=unique_email(),
+        )
+    assert await org_id(db, slug) is None
+    assert len(await audit_events(db, "govtech")) == before
 
 
 async def test_only_operator_admins_create_organizations(new_client, issuer):

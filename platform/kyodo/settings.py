@@ -69,9 +69,12 @@ class Settings:
             raise SettingsError(f"{name} is required in production")
 
         database_url = _database_url(
-            need("KYODO_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir / 'kyodo.sqlite3'}")
+            need("KYODO_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir / 'kyodo.sqlite3'}"),
+            "KYODO_DATABASE_URL",
         )
-        migrate_url = _database_url(e.get("KYODO_MIGRATE_DATABASE_URL") or database_url)
+        migrate_url = _database_url(
+            e.get("KYODO_MIGRATE_DATABASE_URL") or database_url, "KYODO_MIGRATE_DATABASE_URL"
+        )
         redis_url = e.get("KYODO_REDIS_URL", "").strip() or None
         if not dev and redis_url is None:
             raise SettingsError("KYODO_REDIS_URL is required in production")
@@ -127,7 +130,7 @@ def _http_url(name: str, value: str) -> str:
     return value
 
 
-def _database_url(value: str) -> str:
+def _database_url(value: str, name: str) -> str:
     """Accept plain postgres:// URLs and pick the async drivers we ship."""
     for prefix in ("postgres://", "postgresql://"):
         if value.startswith(prefix):
@@ -136,4 +139,4 @@ def _database_url(value: str) -> str:
         return "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
     if value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
         return value
-    raise SettingsError("KYODO_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+    raise SettingsError(f"{name} must be a postgresql:// or sqlite:/// URL")

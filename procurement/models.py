@@ -105,11 +105,8 @@ class Demand(Base):
     totals, while who joined with what stays in the commitments' own organizations."""
 
     __tablename__ = "procurement_demand"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["need_tenant_id", "need_id"], ["procurement_needs.tenant_id", "procurement_needs.id"]
-        ),
-    )
+    # No foreign key into the tenant table: a shared (reference) table must not point into
+    # tenant-distributed ones. The row is written in the transaction that publishes the need.
 
     need_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     need_tenant_id: Mapped[uuid.UUID]
@@ -186,7 +183,7 @@ class Tender(SharedByRule, Base):
         ForeignKeyConstraint(
             ["need_tenant_id", "need_id"], ["procurement_needs.tenant_id", "procurement_needs.id"]
         ),
-        UniqueConstraint("need_id"),
+        UniqueConstraint("tenant_id", "need_id"),
         CheckConstraint(
             "criteria <> 'weighted' OR price_weight + technical_weight = 100", name="weights"
         ),
@@ -272,7 +269,7 @@ class TenderRevision(SharedByRule, Base):
         ForeignKeyConstraint(
             ["tenant_id", "tender_id"], ["procurement_tenders.tenant_id", "procurement_tenders.id"]
         ),
-        UniqueConstraint("tender_id", "version"),
+        UniqueConstraint("tenant_id", "tender_id", "version"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -353,11 +350,12 @@ class Answer(SharedByRule, Base):
         ForeignKeyConstraint(
             ["tenant_id", "tender_id"], ["procurement_tenders.tenant_id", "procurement_tenders.id"]
         ),
+        UniqueConstraint("tenant_id", "question_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     tender_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    question_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)  # None: a notice to all
+    question_id: Mapped[uuid.UUID | None]  # None: a notice to all
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     answered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
@@ -396,7 +394,7 @@ class Result(SharedByRule, Base):
         ForeignKeyConstraint(
             ["tenant_id", "tender_id"], ["procurement_tenders.tenant_id", "procurement_tenders.id"]
         ),
-        UniqueConstraint("tender_id", "round"),
+        UniqueConstraint("tenant_id", "tender_id", "round"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -250,11 +250,6 @@ def upgrade() -> None:
         sa.Column("need_tenant_id", sa.Uuid(), nullable=False),
         sa.Column("total_quantity", sa.BigInteger(), nullable=False),
         sa.Column("participants", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["need_tenant_id", "need_id"],
-            ["procurement_needs.tenant_id", "procurement_needs.id"],
-            name=op.f("fk_procurement_demand_need_tenant_id_need_id_procurement_needs"),
-        ),
         sa.PrimaryKeyConstraint("need_id", name=op.f("pk_procurement_demand")),
     )
     op.create_table(
@@ -303,7 +298,9 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_tenders")),
-        sa.UniqueConstraint("need_id", name=op.f("uq_procurement_tenders_need_id")),
+        sa.UniqueConstraint(
+            "tenant_id", "need_id", name=op.f("uq_procurement_tenders_tenant_id_need_id")
+        ),
     )
     with op.batch_alter_table("procurement_tenders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_procurement_tenders_status"), ["status"], unique=False)
@@ -336,7 +333,9 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_answers")),
-        sa.UniqueConstraint("question_id", name=op.f("uq_procurement_answers_question_id")),
+        sa.UniqueConstraint(
+            "tenant_id", "question_id", name=op.f("uq_procurement_answers_tenant_id_question_id")
+        ),
     )
     with op.batch_alter_table("procurement_answers", schema=None) as batch_op:
         batch_op.create_index(
@@ -493,7 +492,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_results")),
         sa.UniqueConstraint(
-            "tender_id", "round", name=op.f("uq_procurement_results_tender_id_round")
+            "tenant_id",
+            "tender_id",
+            "round",
+            name=op.f("uq_procurement_results_tenant_id_tender_id_round"),
         ),
     )
     with op.batch_alter_table("procurement_results", schema=None) as batch_op:
@@ -604,7 +606,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_procurement_tender_revisions")),
         sa.UniqueConstraint(
-            "tender_id", "version", name=op.f("uq_procurement_tender_revisions_tender_id_version")
+            "tenant_id",
+            "tender_id",
+            "version",
+            name=op.f("uq_procurement_tender_revisions_tenant_id_tender_id_version"),
         ),
     )
     with op.batch_alter_table("procurement_tender_revisions", schema=None) as batch_op:

@@ -278,6 +278,27 @@ async def test_a_row_stays_pending_while_the_broker_is_unreachable(empty_pg, iss
         await db.dispose()
 
 
+@pytest.mark.postgres
+async def test_a_job_for_an_unknown_actor_does_not_hold_up_the_others(empty_pg):
+    db = Database(empty_pg)
+    sent: list[str] = []
+    broker = RecordingBroker(sent)
+    try:
+        async with db.session(Scope.system()) as session:
+            stuck = enqueue(session, "tests.not_in_this_release")
+        async with db.session(Scope.system()) as session:
+            fine = enqueue(session, "tests.noop")
+        for _ in range(2):
+            await relay_once(db, broker, batch=1)
+        assert sent == [str(fine.id)]
+        async with db.session(Scope.system()) as session:
+            row = await session.get(OutboxMessage, stuck.id)
+            assert row is not None and row.relayed_at is None
+            assert "tests.not_in_this_release" in (row.last_error or "")
+    finally:
+        await db.dispose()
+
+
 # --- Redis: the production broker and `kyodo worker` (PostgreSQL, the production database) ---
 
 

@@ -26,7 +26,8 @@ class RelayResult:
 
 
 async def relay_once(db: Database, broker: Broker, *, batch: int = BATCH) -> RelayResult:
-    """Send up to `batch` pending jobs, oldest first.
+    """Send up to `batch` pending jobs, oldest first but failed ones last (so rows that keep
+    failing, e.g. for an actor this release does not know, never hold up the others).
 
     Rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL, so relays in several processes
     never send the same row concurrently (SQLite, a single process, ignores the clause). A row is
@@ -38,7 +39,7 @@ async def relay_once(db: Database, broker: Broker, *, batch: int = BATCH) -> Rel
         rows = await session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.relayed_at.is_(None))
-            .order_by(OutboxMessage.created_at)
+            .order_by(OutboxMessage.attempts, OutboxMessage.created_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )

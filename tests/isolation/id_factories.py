@@ -5,11 +5,20 @@ open invitation (both through the tenants services) and a notification for that 
 the notifications job writes), and returns {path parameter: value}: `member_id`,
 `invitation_id`, `role`, `notification_id`. Every call makes fresh rows, so sweeps may change
 or revoke them without affecting one another.
+
+Other modules add their path parameters without editing this file: a module next to it named
+`ids_<module>.py` (e.g. `ids_procurement.py`) defining the same
+`async def make_ids(db, tenant_slug) -> dict[str, str]` is merged in. Two factories naming the
+same parameter is an error, so no route is swept with another module's id by accident.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -18,8 +27,29 @@ from kyodo.models import Notification, Organization, Person
 from kyodo.roles import grantable
 from tenants import services
 
+Factory = Callable[[Database, str], Awaitable[dict[str, str]]]
+
 
 async def make_ids(db: Database, tenant_slug: str) -> dict[str, str]:
+    ids = await tenants_ids(db, tenant_slug)
+    for name, factory in module_factories():
+        more = await factory(db, tenant_slug)
+        if clash := set(more) & set(ids):
+            raise ValueError(f"{name} makes ids already made elsewhere: {sorted(clash)}")
+        ids.update(more)
+    return ids
+
+
+def module_factories() -> Iterator[tuple[str, Factory]]:
+    here = Path(__file__).parent
+    for info in sorted(pkgutil.iter_modules([str(here)]), key=lambda i: i.name):
+        if info.name.startswith("ids_"):
+            module = importlib.import_module(f"{__package__}.{info.name}")
+            yield info.name, module.make_ids
+
+
+async def tenants_ids(db: Database, tenant_slug: str) -> dict[str, str]:
+    """The tenants module's and the kernel's: a member, a role, an invitation, a notification."""
     async with db.session(Scope.anonymous()) as session:
         org = await session.scalar(select(Organization).where(Organization.slug == tenant_slug))
     if org is None:

@@ -35,6 +35,9 @@ DEMO_PEOPLE: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("buyer@131016.example", "千代田 調達", "131016", ("procurement_officer",)),
     ("buyer@132098.example", "町田 調達", "132098", ("procurement_officer",)),
     ("buyer@133621.example", "利島 調達", "133621", ("procurement_officer",)),
+    # Two more buyers, so the demo joint procurement has five municipalities
+    ("buyer@131130.example", "渋谷 調達", "131130", ("procurement_officer",)),
+    ("buyer@132012.example", "八王子 調達", "132012", ("procurement_officer",)),
     ("approver@131016.example", "千代田 決裁", "131016", ("approver",)),
     ("admin@131016.example", "千代田 管理者", "131016", ("admin",)),
     ("hr@131016.example", "千代田 人事", "131016", ("hr",)),

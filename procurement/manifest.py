@@ -4,12 +4,13 @@ from pathlib import Path
 
 import procurement.models  # noqa: F401 - registers the tables
 from kyodo.manifest import Manifest, NavEntry
+from procurement import api_open_data
 
 HERE = Path(__file__).parent
 
 manifest = Manifest(
     name="procurement",
-    route_handlers=[],
+    route_handlers=[api_open_data.router],
     templates=HERE / "templates",
     locale=HERE / "locale",
     migrations=HERE / "migrations",

@@ -130,6 +130,14 @@ _DETAILS = {
 
 def on_http_error(request: Request, exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status == 400:  # Litestar's own 400s (e.g. unparsable JSON) carry English details
+        problem = (
+            _("The request body is not valid JSON.")
+            if "JSON" in str(exc.detail)
+            else _("The value is not valid.")
+        )
+        errors = [{"field": "", "message": problem}]
+        return _page_or_json(request, 400, _("Some of the input is not valid."), errors=errors)
     # Our own exceptions carry a translated detail; Litestar's carry the English status phrase.
     detail = exc.detail
     if not detail or detail == HTTPStatus(status).phrase:

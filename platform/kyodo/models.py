@@ -105,6 +105,7 @@ class AuditEvent(TenantOwned, Base):
 
 class Notification(PersonVisible, Base):
     __tablename__ = "notifications"
+    own_updates = True  # the person marks it read from any organization
     __table_args__ = (Index("ix_notifications_person_unread", "person_id", "read_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

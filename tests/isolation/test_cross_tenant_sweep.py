@@ -191,18 +191,13 @@ async def insider(pg_seeded, org_ids) -> AsyncIterator[AsyncTestClient]:
     await client.__aexit__(None, None, None)
 
 
-async def test_every_id_route_answers_404_with_another_tenants_ids(
-    attacker, insider, app_db, owner, org_ids
-):
-    client, app = attacker
-    swept = [(route, method) for route, method in routes(app) if id_params(route)]
-    assert swept, "no route takes an id: the sweep would prove nothing"
-
-    known = set(await make_ids(app_db, ORG_A))
+async def real_ids(db: Database, app: Litestar) -> dict[str, str]:
+    """Fresh ids of organization A's rows for every path parameter of the app's routes."""
+    ids = await make_ids(db, ORG_A)
     missing = {
         f"{{{name}}} in {method} {route.path}"
-        for route, method in swept
-        for name in id_params(route) - known
+        for route, method in routes(app)
+        for name in id_params(route) - set(ids)
     }
     assert not missing, (
         "The cross-tenant sweep has no real id for these path parameters:\n  "
@@ -210,12 +205,22 @@ async def test_every_id_route_answers_404_with_another_tenants_ids(
         + "\nAdd a factory for each to tests/isolation/id_factories.py (make_ids), so the new"
         " route is attacked with real ids of another organization."
     )
+    return ids
 
+
+async def test_every_id_route_answers_404_with_another_tenants_ids(
+    attacker, insider, app_db, owner, org_ids
+):
+    client, app = attacker
+    swept = [(route, method) for route, method in routes(app) if id_params(route)]
+    assert swept, "no route takes an id: the sweep would prove nothing"
+
+    await real_ids(app_db, app)
     a = org_ids[ORG_A]
     csrf = support.csrf_token(client)
     problems = []
     for route, method in swept:
-        ids = await make_ids(app_db, ORG_A)
+        ids = await real_ids(app_db, app)
         path = url(route, {**ids, "org": ORG_B})
         secrets = await secrets_of(owner, a)
         before = await fingerprint(owner, a)
@@ -250,7 +255,7 @@ async def test_every_id_route_answers_404_with_another_tenants_ids(
 async def test_an_organization_the_person_is_not_in_is_404_on_every_route(attacker, app_db):
     client, app = attacker
     csrf = support.csrf_token(client)
-    ids = await make_ids(app_db, ORG_A)
+    ids = await real_ids(app_db, app)
     problems = []
     for route, method in routes(app):
         if "org" not in route.path_parameters:

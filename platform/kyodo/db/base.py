@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -97,6 +97,10 @@ class PersonVisible(HasTenant):
     """Rows of an organization that the person they concern may also see from anywhere
     (their own memberships and notifications). RLS: tenant_id = app.tenant_id OR
     person_id = app.person_id."""
+
+    # May the person also change these rows from another organization (mark a notification
+    # read)? Never for memberships or role grants. The twin of rls.enable(own_updates=True).
+    own_updates: ClassVar[bool] = False
 
     @declared_attr
     def person_id(cls) -> Mapped[uuid.UUID]:

@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
-from kyodo.db.base import Base, HasTenant, InviteeVisible, PersonVisible, SharedByRule
+from kyodo.db.base import Base, HasTenant, PersonVisible, SharedByRule
 from kyodo.db.scope import Scope
 
 
@@ -106,7 +106,13 @@ def _apply_settings(connection: Connection, scope: Scope) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
     scope = _scope_of(state.session)
-    if scope is None or not (state.is_select or state.is_update or state.is_delete):
+    if scope is None:
+        return
+    mapper = state.bind_mapper
+    if state.is_insert and mapper is not None and issubclass(mapper.class_, HasTenant):
+        # An INSERT statement skips before_flush, which checks each new row's organization.
+        raise CrossTenantWrite(f"add {mapper.class_.__name__} rows with session.add()")
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     state.statement = state.statement.options(*_criteria(scope, reading=state.is_select))
 
@@ -136,11 +142,13 @@ def _refuse_cross_tenant_writes(session: Session, _ctx: Any, _instances: Any) ->
             continue
         if obj.tenant_id is None:
             obj.tenant_id = scope.tenant_id
+        if inspect(obj).attrs.tenant_id.history.deleted:
+            raise CrossTenantWrite(f"{type(obj).__name__} cannot move to another organization")
         if obj.tenant_id == scope.tenant_id:
             continue
-        # A person may update their own rows (e.g. mark a notification read) from anywhere.
-        own = (isinstance(obj, PersonVisible) and obj.person_id == scope.person_id) or (
-            isinstance(obj, InviteeVisible) and obj.email == (scope.email or "").lower()
+        # Some of a person's own rows (their notifications) they may update from anywhere.
+        own = (
+            isinstance(obj, PersonVisible) and obj.own_updates and obj.person_id == scope.person_id
         )
         if not (own and obj in session.dirty):
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another organization")

@@ -5,6 +5,7 @@ from pathlib import Path
 import procurement.models  # noqa: F401 - registers the tables
 from kyodo.manifest import Manifest, NavEntry
 from procurement import api_open_data
+from procurement.seed import seed_demo
 
 HERE = Path(__file__).parent
 
@@ -14,6 +15,7 @@ manifest = Manifest(
     templates=HERE / "templates",
     locale=HERE / "locale",
     migrations=HERE / "migrations",
+    seed=seed_demo,
     nav=[
         NavEntry(
             "procurement/pool",

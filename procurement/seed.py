@@ -43,8 +43,8 @@ SHIBUYA, HACHIOJI = "buyer@131130.example", "buyer@132012.example"
 OPERATOR = "admin@govtech.example"
 VENDOR_A, VENDOR_B = "sales@vendor-a.example", "sales@vendor-b.example"
 PEOPLE = (CHIYODA, APPROVER, MACHIDA, TOSHIMA, SHIBUYA, HACHIOJI, OPERATOR, VENDOR_A, VENDOR_B)
-# Small municipalities that join without their own approval step (an organization setting).
-WITHOUT_APPROVAL = ("132098", "133621", "131130", "132012")
+# Buyers whose organizations join without an approval step of their own (a setting).
+WITHOUT_APPROVAL = (MACHIDA, TOSHIMA, SHIBUYA, HACHIOJI)
 
 
 async def seed_demo(db: Database, settings: Settings) -> None:
@@ -110,7 +110,7 @@ class Demo:
 
     async def switch_approval_off(self) -> None:
         """As the system on behalf of each organization's admin; an existing choice stays."""
-        for email in (MACHIDA, TOSHIMA, SHIBUYA, HACHIOJI):
+        for email in WITHOUT_APPROVAL:
             org = self.people[email].org
             admin = Actor(org=org, person_id=None, roles=frozenset({"admin"}))
             async with self.db.session(admin.scope) as s:

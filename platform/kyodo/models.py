@@ -121,8 +121,9 @@ class Notification(PersonVisible, Base):
 class OutboxMessage(Base):
     """A job written in the same transaction as the change that causes it.
 
-    Not tenant-owned: the relay reads every pending row. Payloads carry ids only, never content,
-    and actors load what they need inside the right organization's scope.
+    Not tenant-owned: the relay reads every pending row. Payloads carry the organization and
+    small arguments (ids, a notification's title); an actor runs in that organization's scope and
+    loads the rest there. Never put secrets (bid amounts, reserve prices) in a payload.
     """
 
     __tablename__ = "outbox"

@@ -48,10 +48,12 @@ async def test_app_role_owns_nothing(owner):
 
 async def test_app_role_privileges(owner):
     tables = [
-        r["relname"]
+        r["name"]
         for r in await owner.fetch(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+            "SELECT c.oid::regclass::text AS name FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " AND n.nspname NOT LIKE 'pg\\_%' AND c.relkind IN ('r', 'p')"
         )
     ]
     assert "audit_events" in tables
@@ -60,7 +62,7 @@ async def test_app_role_privileges(owner):
         # TRUNCATE ignores RLS; TRIGGER would let the role attach code to the table.
         for privilege in ("TRUNCATE", "TRIGGER"):
             if await owner.fetchval(
-                "SELECT has_table_privilege($1, $2, $3)", APP_ROLE, f"public.{table}", privilege
+                "SELECT has_table_privilege($1, $2, $3)", APP_ROLE, table, privilege
             ):
                 problems.append(f"{privilege} on {table}")
     for privilege in ("UPDATE", "DELETE"):
@@ -68,8 +70,10 @@ async def test_app_role_privileges(owner):
             "SELECT has_table_privilege($1, 'public.audit_events', $2)", APP_ROLE, privilege
         ):
             problems.append(f"{privilege} on audit_events")
-    if await owner.fetchval("SELECT has_schema_privilege($1, 'public', 'CREATE')", APP_ROLE):
-        problems.append("CREATE in schema public")
+    for schema in await owner.fetch(
+        "SELECT nspname FROM pg_namespace WHERE has_schema_privilege($1, oid, 'CREATE')", APP_ROLE
+    ):
+        problems.append(f"CREATE in schema {schema['nspname']}")
     if await owner.fetchval(
         "SELECT has_database_privilege($1, current_database(), 'CREATE')", APP_ROLE
     ):

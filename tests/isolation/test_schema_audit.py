@@ -24,12 +24,17 @@ TENANT_PREDICATE = re.compile(
     r"::uuid\)?$"
 )
 
-TENANT_TABLES = """
+# Every schema but the system's: a module's table in a schema of its own is audited too.
+USER_SCHEMA = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+)
+
+TENANT_TABLES = f"""
 SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity, a.attnotnull
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+WHERE {USER_SCHEMA} AND c.relkind IN ('r', 'p')
 ORDER BY c.relname
 """
 
@@ -137,7 +142,7 @@ async def test_foreign_keys_between_tenant_tables_include_tenant_id(owner):
         " JOIN pg_class src ON src.oid = con.conrelid"
         " JOIN pg_class dst ON dst.oid = con.confrelid"
         " JOIN pg_namespace n ON n.oid = src.relnamespace"
-        " WHERE con.contype = 'f' AND n.nspname = 'public'"
+        f" WHERE con.contype = 'f' AND {USER_SCHEMA}"
     )
     problems = []
     for r in rows:
@@ -166,7 +171,7 @@ async def test_no_view_or_function_runs_around_rls(owner):
     views = await owner.fetch(
         "SELECT c.relname, c.relkind::text AS relkind, c.reloptions FROM pg_class c"
         " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')"
+        f" WHERE {USER_SCHEMA} AND c.relkind IN ('v', 'm')"
     )
     problems = [
         f"view {v['relname']}: materialized views cannot be fenced by RLS"
@@ -178,7 +183,7 @@ async def test_no_view_or_function_runs_around_rls(owner):
     ]
     definers = await owner.fetch(
         "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " WHERE n.nspname = 'public' AND p.prosecdef"
+        f" WHERE {USER_SCHEMA} AND p.prosecdef"
     )
     problems += [f"function {f['proname']} is SECURITY DEFINER" for f in definers]
     assert not problems, "\n".join(problems)

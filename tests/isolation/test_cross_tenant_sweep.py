@@ -7,7 +7,9 @@ and nothing of A may change. Every route under an organization is also called fo
 which the attacker is not a member: 404 again. And B's own pages and APIs never show A's rows.
 
 Routes are read from the app, so a new route is swept the day it is added; a path parameter the
-sweep has no real id for fails the run until `tests/isolation/id_factories.py` makes one.
+sweep has no real id for fails the run until `tests/isolation/id_factories.py` makes one. The
+factories make rows that B has no right to (a draft, not a need published to every
+municipality): deliberately shared rows are tested from both sides by their module.
 """
 
 from __future__ import annotations

@@ -4,14 +4,18 @@ from pathlib import Path
 
 import procurement.models  # noqa: F401 - registers the tables
 from kyodo.manifest import Manifest, NavEntry
-from procurement import api_open_data
+from procurement import api_exports, api_open_data, dashboard
 from procurement.seed import seed_demo
 
 HERE = Path(__file__).parent
 
 manifest = Manifest(
     name="procurement",
-    route_handlers=[api_open_data.router],
+    route_handlers=[
+        api_open_data.router,
+        *api_exports.route_handlers,
+        *dashboard.route_handlers,
+    ],
     templates=HERE / "templates",
     locale=HERE / "locale",
     migrations=HERE / "migrations",
@@ -24,5 +28,11 @@ manifest = Manifest(
             kinds=("municipality", "prefecture", "operator"),
         ),
         NavEntry("procurement/tenders", "入札案件", "Tenders", kinds=("operator", "vendor")),
+        NavEntry(
+            "procurement/dashboard",
+            "見える化",
+            "Dashboard",
+            kinds=("municipality", "prefecture", "operator"),
+        ),
     ],
 )

@@ -29,11 +29,11 @@ OWNER_ESTIMATE = 150_000
 QUANTITY = 155
 
 
-def secret_amounts(bids: dict = BIDS) -> set[int]:
+def secret_amounts(bids: dict = BIDS, quantity: int = QUANTITY) -> set[int]:
     """Every number that must stay unpublished before opening."""
-    amounts = {CEILING, MINIMUM, CEILING * QUANTITY, MINIMUM * QUANTITY}
+    amounts = {CEILING, MINIMUM, CEILING * quantity, MINIMUM * quantity}
     for prices, fee in bids.values():
-        amounts |= {*prices, *(p * QUANTITY for p in prices), *(p * QUANTITY + fee for p in prices)}
+        amounts |= {*prices, *(p * quantity for p in prices), *(p * quantity + fee for p in prices)}
         amounts |= {fee} if fee else set()
     return amounts
 
@@ -64,7 +64,8 @@ class Stages:
         return await getattr(self, state)(**options)
 
     async def published(self, joiners=JOINERS, **need) -> Procurement:
-        need_id = await self._published_need(estimated_unit_price=OWNER_ESTIMATE, **need)
+        need.setdefault("estimated_unit_price", OWNER_ESTIMATE)
+        need_id = await self._published_need(**need)
         await self._without_approval(*(code for code, _q, _p in joiners))
         for code, quantity, price in joiners:
             who = await self.actor(f"buyer@{code}.example")

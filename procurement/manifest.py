@@ -4,7 +4,7 @@ from pathlib import Path
 
 import procurement.models  # noqa: F401 - registers the tables
 from kyodo.manifest import Manifest, NavEntry
-from procurement import api_exports, api_open_data, dashboard
+from procurement import api_exports, api_needs, api_open_data, dashboard, tick, views_needs
 from procurement.seed import seed_demo
 
 HERE = Path(__file__).parent
@@ -15,17 +15,39 @@ manifest = Manifest(
         api_open_data.router,
         *api_exports.route_handlers,
         *dashboard.route_handlers,
+        api_needs.NeedsApi,
+        views_needs.NeedPages,
     ],
     templates=HERE / "templates",
     locale=HERE / "locale",
     migrations=HERE / "migrations",
     seed=seed_demo,
+    tick=tick.tick,
     nav=[
         NavEntry(
             "procurement/pool",
             "共同調達",
             "Joint procurement",
             kinds=("municipality", "prefecture", "operator"),
+        ),
+        NavEntry(
+            "procurement/needs",
+            "自団体の調達案件",
+            "Our needs",
+            kinds=("municipality", "prefecture"),
+        ),
+        NavEntry(
+            "procurement/approvals",
+            "決裁",
+            "Approvals",
+            kinds=("municipality", "prefecture"),
+            roles=("approver",),
+        ),
+        NavEntry(
+            "procurement/settings",
+            "調達の通知設定",
+            "Procurement settings",
+            kinds=("municipality", "prefecture", "vendor"),
         ),
         NavEntry("procurement/tenders", "入札案件", "Tenders", kinds=("operator", "vendor")),
         NavEntry(

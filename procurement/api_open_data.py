@@ -14,6 +14,7 @@ store is down) and CSRF (they only read).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -50,7 +51,7 @@ async def public_session(db: Database) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def load_process(session: AsyncSession, need_id: Any) -> ocds.Process | None:
+async def load_process(session: AsyncSession, need_id: uuid.UUID) -> ocds.Process | None:
     """The published state of one procurement, or None if there is nothing public about it."""
     need = await session.scalar(select(Need).where(Need.id == need_id, Need.status.in_(POOLED)))
     if need is None:

@@ -126,6 +126,16 @@ class Stages:
             await opening.award(s, operator, p.tender_id, award_at or self.now + 32 * DAY)
         return p
 
+    async def scored(self, scores: dict[str, int], **options) -> Procurement:
+        """総合評価: opened, with the evaluators' technical score for each vendor's bid."""
+        p = await self.opened(criteria="weighted", **options)
+        operator = await self.actor("admin@govtech.example")
+        for email, value in scores.items():
+            vendor = (await self.actor(email)).org.id
+            async with self.db.session(operator.scope) as s:
+                await opening.score(s, operator, p.tender_id, vendor, value)
+        return p
+
     async def unsuccessful(self, **options) -> Procurement:
         p = await self.opened(bids=OVER_CEILING, **options)
         operator = await self.actor("admin@govtech.example")

@@ -101,6 +101,20 @@ async def test_every_participant_may_download_the_results_and_no_one_else(stages
         assert response.status_code == status, (email, response.text)
 
 
+async def test_weighted_results_show_price_and_technical_points(stages, signed_in):
+    p = await stages.build("scored", scores={VENDOR_A: 60, VENDOR_B: 90}, joiners=ONLY_MACHIDA)
+    response = await (await signed_in(VENDOR_B)).get(results_url(VENDOR_B, p.tender_id))
+    _header, *rows = parse(response)
+    by_vendor = {row[6]: row for row in rows}
+    a, b = by_vendor["株式会社エー・システムズ"], by_vendor["ビー・クラウド株式会社"]
+    lowest, b_total = 119_393 * POOLED + 31_007, 127_319 * POOLED
+    # price points = 70 × lowest total ÷ own total; technical = 30 × score ÷ 100
+    assert a[11:14] == ["70.00", "18.00", "88.00"]
+    price = 70 * lowest / b_total
+    assert b[11:14] == [f"{price:.2f}", "27.00", f"{price + 27:.2f}"]
+    assert (a[5], b[5]) == ("2", "1")  # the better proposal outweighs the higher price
+
+
 async def test_results_headers_follow_the_language(stages, signed_in):
     p = await stages.build("opened", joiners=ONLY_MACHIDA)
     client = await signed_in(OPERATOR)

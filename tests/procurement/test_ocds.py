@@ -176,6 +176,13 @@ async def test_award_and_contracts_name_the_supplier_and_add_up(app_client, stag
     assert sum(c["value"]["amount"] for c in contracts) == award["value"]["amount"]
 
 
+async def test_a_weighted_tender_is_rated_criteria(app_client, stages):
+    p = await stages.build("scored", scores={"sales@vendor-a.example": 80})
+    release = await published_release(app_client, p.need_id)
+    assert release["tender"]["awardCriteria"] == "ratedCriteria"
+    assert release["tender"]["awardCriteriaDetails"] == "総合評価落札方式（価格70点・技術30点）"
+
+
 async def test_an_undone_award_stays_listed_as_cancelled(app_client, stages):
     p = await stages.build("undone")
     release = await published_release(app_client, p.need_id)

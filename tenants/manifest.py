@@ -18,6 +18,7 @@ manifest = Manifest(
             "organizations", "組織の管理", "Organizations", kinds=("operator",), roles=("admin",)
         ),
     ],
+    actor_modules=("tenants.tasks",),
     on_sign_in=services.claim_invitations,
     seed=seed.seed_demo,
 )

@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kyodo import audit
 from kyodo.db import Database, Scope, acting_as, utcnow
 from kyodo.errors import Checks, Conflict, InvalidInput, NotFound
+from kyodo.jobs import enqueue
 from kyodo.models import Invitation, Membership, Organization, Person, RoleGrant
 from kyodo.roles import ROLES, grantable
 from kyodo.web.i18n import _
+from tenants.tasks import INVITATION_EMAIL
 
 EMAIL_MAX = 320
 NAME_MAX = 200
@@ -214,6 +216,7 @@ async def invite(
     await audit.record(
         session, "invitation.created", "invitation", invitation.id, f"{email} {' '.join(chosen)}"
     )
+    enqueue(session, INVITATION_EMAIL, invitation_id=invitation.id)
     return invitation
 
 

@@ -4,10 +4,8 @@ marked read, counted in the header, and e-mailed over SMTP when configured."""
 from __future__ import annotations
 
 import dataclasses
-import email
 import re
 import uuid
-from email import policy
 from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
@@ -121,18 +119,9 @@ async def test_marking_read_needs_the_csrf_token_and_a_session(app_client):
     assert badge.headers.get("HX-Redirect", "").startswith("/auth/login")
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it this
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
 async def test_notifications_are_emailed_over_smtp_when_configured(db, seeded):
     chiyoda, me = await support.org_and_person(db, "131016", ME)
-    mailbox = Mailbox()
+    mailbox = support.Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=support.free_port())
     smtp.start()
     settings = dataclasses.replace(

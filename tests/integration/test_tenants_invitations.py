@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
+from aiosmtpd.controller import Controller
+
+from kyodo.db import Scope
+from kyodo.jobs.runtime import JobsRuntime
+from kyodo.models import Organization
+from tenants import services
 from tests import support
 from tests.integration.test_tenants_members import (
     audit_events,
@@ -132,3 +141,28 @@ async def test_invite_and_withdraw_on_the_page(app_client, db):
     assert "招待を取り消しました" in panel.text
     assert email not in panel.text
     assert 'id="invitations-heading" tabindex="-1" autofocus' in panel.text
+
+
+async def test_an_invitation_is_emailed_when_smtp_is_configured(db, seeded):
+    mailbox = support.Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=support.free_port())
+    smtp.start()
+    settings = dataclasses.replace(seeded, smtp_url=f"smtp://127.0.0.1:{smtp.port}")
+    runtime = JobsRuntime(settings, consume=True, relay_seconds=0.05)
+    await runtime.start()
+    invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.jp"
+    try:
+        chiyoda, admin = await support.org_and_person(db, "131016", "admin@131016.example")
+        async with db.session(Scope(tenant_id=chiyoda, person_id=admin)) as session:
+            org = await session.get(Organization, chiyoda)
+            await services.invite(session, org, invitee, ["staff"])
+
+        async def arrived():
+            return [m for m in mailbox.messages if m["To"] == invitee] or None
+
+        [mail] = await support.eventually(arrived)
+    finally:
+        await runtime.stop()
+        smtp.stop()
+    assert "千代田区" in mail["Subject"]
+    assert f"{seeded.base_url}/auth/login?next=/o/131016/" in mail.get_content()

@@ -42,6 +42,7 @@ OFFICER = "procurement_officer"
 APPROVER = "approver"
 PUBLIC_BODIES = ("municipality", "prefecture")
 EDITABLE = ("draft", "returned")
+MAX_JOIN_WINDOW = timedelta(days=731)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def validate(data: NeedInput, now: datetime, min_lead_days: int = 0) -> None:
         checks.fail("join_deadline", _("Give the time with its time zone."))
     elif data.join_deadline <= earliest:
         checks.fail("join_deadline", _("The deadline must lie in the future."))
+    elif data.join_deadline - now > MAX_JOIN_WINDOW:  # also keeps it storable in UTC
+        checks.fail("join_deadline", _("The deadline must lie within two years."))
     if data.desired_delivery and data.desired_delivery < data.join_deadline.date():
         checks.fail("desired_delivery", _("Delivery cannot come before the join deadline."))
     checks.raise_any()

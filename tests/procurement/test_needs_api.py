@@ -277,6 +277,7 @@ BAD_NEEDS = [
     (need_body(join_deadline="2030-01-01T09:00:00"), "join_deadline"),  # no time zone
     (need_body(join_deadline="next Friday"), "join_deadline"),
     (need_body(join_deadline="2020-01-01T09:00:00+09:00"), "join_deadline"),  # the past
+    (need_body(join_deadline="9999-12-31T23:59:59-12:00"), "join_deadline"),  # 8000 years on
     (need_body(desired_delivery="soon"), "desired_delivery"),
     (need_body(specification="s" * 20_001), "specification"),
     (need_body(colour="red"), "data"),  # an unknown field: the body is named

@@ -29,3 +29,7 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Needs PostgreSQL and Redis, like the tests (see benchmarks/README.md).
+benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.procurement

@@ -51,7 +51,7 @@ async def seed_demo(db: Database, settings: Settings) -> None:
     # Manifests are seeded in name order, which puts procurement before tenants: make sure the
     # organizations and demo people exist first (the tenants seed does nothing the second time).
     await tenants_seed.seed_demo(db, settings)
-    people = await _actors(db)
+    people = await demo_actors(db)
     if people is None:
         return  # a database seeded before these demo people existed: leave it alone
     demo = Demo(db, people, datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
@@ -72,7 +72,7 @@ async def seed_demo(db: Database, settings: Settings) -> None:
         await story()
 
 
-async def _actors(db: Database) -> dict[str, Actor] | None:
+async def demo_actors(db: Database) -> dict[str, Actor] | None:
     """The demo people as they act in their organization, or None if one is missing."""
     found = {}
     for email in PEOPLE:

@@ -4,7 +4,16 @@ from pathlib import Path
 
 import procurement.models  # noqa: F401 - registers the tables
 from kyodo.manifest import Manifest, NavEntry
-from procurement import api_exports, api_needs, api_open_data, dashboard, tick, views_needs
+from procurement import (
+    api_exports,
+    api_needs,
+    api_open_data,
+    api_tenders,
+    dashboard,
+    tick,
+    views_needs,
+    views_tenders,
+)
 from procurement.seed import seed_demo
 
 HERE = Path(__file__).parent
@@ -16,7 +25,9 @@ manifest = Manifest(
         *api_exports.route_handlers,
         *dashboard.route_handlers,
         api_needs.NeedsApi,
+        api_tenders.TendersApi,
         views_needs.NeedPages,
+        views_tenders.TenderPages,
     ],
     templates=HERE / "templates",
     locale=HERE / "locale",

@@ -84,23 +84,30 @@ async def signed_in(settings: Settings, email: str) -> AsyncIterator[AsyncTestCl
         yield c
 
 
-async def need_in_state(db: Database, people: dict[str, Actor], state: str) -> uuid.UUID:
+async def need_in_state(
+    db: Database,
+    people: dict[str, Actor],
+    state: str,
+    title: str = "",
+    open_for: timedelta = 14 * DAY,
+) -> uuid.UUID:
     """A need brought to `state` through the services, at the real clock (the API uses it).
 
     States: draft, pending_approval, returned, published, joined (町田市 has joined), closed
     (demand closed), foreign_pending_join (a need of 町田市 that 千代田区 asked to join, awaiting
     千代田区's approver). `expired_<state>`: the same, made earlier with a join deadline that
-    has just passed and no tick run since."""
+    has just passed and no tick run since. `open_for`: how long until the join deadline (a
+    short one puts the need first in the pool, ahead of other tests' needs)."""
     base = state.removeprefix("expired_")
     now = utcnow()
     made_at = now - 20 * DAY if base != state else now
-    deadline = now - timedelta(minutes=1) if base != state else now + 14 * DAY
+    deadline = now - timedelta(minutes=1) if base != state else now + open_for
     owner, approver = people["officer"], people["approver"]
     if base == "foreign_pending_join":
         owner, approver = people["other_officer"], people["other_approver"]
     async with db.session(owner.scope) as s:
         need = await needs.create_need(
-            s, owner, need_input(join_deadline=deadline, title=f"{state} need"), made_at
+            s, owner, need_input(join_deadline=deadline, title=title or f"{state} need"), made_at
         )
     if base == "draft":
         return need.id

@@ -14,6 +14,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -199,7 +200,9 @@ async def test_pooled_demand_over_the_whole_path(client):
     """Draft, approve, join, change, withdraw: the pool and the owner's view follow."""
     officer, approver = await client("officer"), await client("approver")
     machida = await client("other_officer")
-    need_id = (await officer.post(api("officer", "/needs"), json=need_body())).json()["id"]
+    # Due soonest, so it is on the pool's first page whatever other tests left open.
+    soon = need_body(join_deadline=(utcnow() + timedelta(hours=2)).isoformat())
+    need_id = (await officer.post(api("officer", "/needs"), json=soon)).json()["id"]
     assert (await officer.post(api("officer", f"/needs/{need_id}/submit"), json={})).json()[
         "status"
     ] == "pending_approval"

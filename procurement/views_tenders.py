@@ -577,6 +577,7 @@ class TenderPages(Controller):
         self, request: Request, ctx: NamedDependency[OrgContext], tender_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         actor = Actor.of(ctx)
+        actor.require(tenders.VENDOR, kinds=("vendor",))
         raw = await request.form()
         form = {
             k: _text(raw, k, 60_000)

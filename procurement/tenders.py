@@ -226,6 +226,11 @@ async def edit_terms(
     if tender.status == "published" and tender.bid_deadline <= now:
         raise Conflict(_("The deadline has passed."))
     _validate(data, now)
+    if tender.status == "published" and list(data.band_thresholds) != tender.band_thresholds:
+        # Sealed bids already hold one price per band; nobody may see them to ask for new ones.
+        raise InvalidInput(
+            {"band_thresholds": _("Volume bands cannot change once the tender is published.")}
+        )
     for key, value in _public_terms(data).items():
         setattr(tender, key, value)
     secret = await session.get(TenderSecret, (actor.org.id, tender.id))

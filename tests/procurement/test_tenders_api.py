@@ -156,6 +156,23 @@ async def test_editing_a_published_tender_keeps_each_version(builder, clients):
     assert "139000" not in str(history) and "140000" not in str(history)
 
 
+async def test_bands_of_a_published_tender_stay_as_the_sealed_bids_priced_them(
+    db, builder, clients
+):
+    """Bids hold one price per band: new bands would leave them unreadable at opening."""
+    built = await builder.build("published")
+    await builder.bid(built, VENDOR_A, [130_000, 120_000])
+    operator = await clients(OPERATOR)
+    url = f"{GOVTECH}/tenders/{built.tender_id}"
+    refused = await operator.put(url, json=terms(band_thresholds=[1, 50, 100]))
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["band_thresholds"]
+    assert (await operator.put(url, json=terms(max_rounds=2))).status_code == 200
+    assert await opening.open_due(db, built.open_at) >= 1
+    evaluation = await operator.get(f"{url}/evaluation")
+    assert evaluation.json()["rows"][0]["unit_price"] == 120_000
+
+
 async def test_bad_input_is_400_with_the_fields_named(builder, clients):
     built = await builder.build("closed")
     operator = await clients(OPERATOR)

@@ -173,6 +173,78 @@ async def test_bands_of_a_published_tender_stay_as_the_sealed_bids_priced_them(
     assert evaluation.json()["rows"][0]["unit_price"] == 120_000
 
 
+async def test_every_bid_over_the_ceiling_leads_to_a_rebid_then_unsuccessful(db, builder, clients):
+    over = {VENDOR_A: ([150_000, 145_000], 0), VENDOR_B: ([155_000, 149_000], 0)}
+    built = await builder.build("opened", bids=over, max_rounds=2)
+    operator, vendor = await clients(OPERATOR), await clients(VENDOR_A)
+    url = f"{GOVTECH}/tenders/{built.tender_id}"
+    evaluation = (await operator.get(f"{url}/evaluation")).json()
+    assert (evaluation["outcome"], evaluation["can_award"], evaluation["can_rebid"]) == (
+        "all_over_ceiling",
+        False,
+        True,
+    )
+    assert {r["invalid_reason"] for r in evaluation["rows"]} == {"over_ceiling"}
+    assert (await operator.post(f"{url}/award", json={})).status_code == 409
+    past = await operator.post(f"{url}/rebid", json={"bid_deadline": utcnow().isoformat()})
+    assert past.status_code == 400
+    deadline = utcnow() + 5 * DAY
+    rebid = await operator.post(f"{url}/rebid", json={"bid_deadline": deadline.isoformat()})
+    assert (rebid.json()["status"], rebid.json()["round"]) == ("published", 2)
+    # the first round's opening stays public; the second round takes sealed bids
+    vendor_url = f"{api('vendor-a')}/tenders/{built.tender_id}"
+    assert [r["round"] for r in (await vendor.get(f"{vendor_url}/result")).json()["rounds"]] == [1]
+    again = await vendor.put(f"{vendor_url}/bid", json={"band_prices": [150_000, 141_000]})
+    assert (again.json()["round"], again.json()["replaced_count"]) == (2, 0)
+    await opening.open_due(db, deadline + timedelta(minutes=1))
+    assert (
+        await operator.post(f"{url}/rebid", json={"bid_deadline": deadline.isoformat()})
+    ).status_code == 409  # no rounds left
+    done = await operator.post(f"{url}/unsuccessful", json={})
+    assert done.json()["status"] == "unsuccessful"
+    lost = (await vendor.get(f"{api('vendor-a')}/needs/{built.need_id}/allocation")).json()
+    assert (lost["outcome"], lost["my_bid"]["round"]) == ("not awarded", 2)
+    buyer = await clients(OWNER)
+    assert (await buyer.get(f"{api('131016')}/needs/{built.need_id}/allocation")).status_code == 409
+
+
+async def test_technical_scores_decide_a_weighted_tender(builder, clients):
+    built = await builder.build(
+        "opened", criteria="weighted", weights={"price": 50, "technical": 50}
+    )
+    operator = await clients(OPERATOR)
+    url = f"{GOVTECH}/tenders/{built.tender_id}"
+    assert (await operator.post(f"{url}/award", json={})).status_code == 409  # no scores yet
+    for vendor, score in (("vendor-a", 10), ("vendor-b", 100)):
+        entered = await operator.put(f"{url}/scores/{vendor}", json={"score": score})
+        assert entered.json() == {"vendor": vendor, "score": score}
+    assert (await operator.put(f"{url}/scores/vendor-a", json={"score": 101})).status_code == 400
+    assert (await operator.put(f"{url}/scores/nobody", json={"score": 1})).status_code == 404
+    awarded = await operator.post(f"{url}/award", json={})
+    assert awarded.json()["vendor"]["slug"] == "vendor-b"  # dearer, but far better proposal
+
+
+async def test_a_selective_tender_is_seen_and_bid_only_by_invited_vendors(builder, clients):
+    built = await builder.build("published", method="selective", invited_vendors=["vendor-a"])
+    operator = await clients(OPERATOR)
+    seen = (await operator.get(f"{GOVTECH}/tenders/{built.tender_id}")).json()
+    assert seen["invited_vendors"] == ["vendor-a"]
+    a, b = await clients(VENDOR_A), await clients(VENDOR_B)
+    invited = await a.get(f"{api('vendor-a')}/tenders/{built.tender_id}")
+    assert invited.status_code == 200 and "invited_vendors" not in invited.json()
+    assert (await b.get(f"{api('vendor-b')}/tenders/{built.tender_id}")).status_code == 404
+    assert str(built.tender_id) not in [
+        t["id"] for t in (await b.get(f"{api('vendor-b')}/tenders")).json()
+    ]
+    bid = {"band_prices": [130_000, 120_000]}
+    assert (
+        await b.put(f"{api('vendor-b')}/tenders/{built.tender_id}/bid", json=bid)
+    ).status_code == 404
+    assert (
+        await a.put(f"{api('vendor-a')}/tenders/{built.tender_id}/bid", json=bid)
+    ).status_code == 200
+
+
 async def test_bad_input_is_400_with_the_fields_named(builder, clients):
     built = await builder.build("closed")
     operator = await clients(OPERATOR)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from kyodo.db import Scope
-from kyodo.errors import Forbidden
+from kyodo.errors import Forbidden, NotFound
 from kyodo.models import Organization
 from kyodo.web.i18n import _
 
@@ -38,6 +38,8 @@ class Actor:
 
     def require(self, *roles: str, kinds: tuple[str, ...] = ()) -> None:
         if kinds and self.org.kind not in kinds:
-            raise Forbidden(_("This organization cannot do this."))
+            # Not a permission question: this kind of organization has no such thing at all
+            # (a municipality has no bids), so the answer is the same 404 as another's id.
+            raise NotFound
         if not self.roles.intersection(roles):
             raise Forbidden(_("You do not have permission to do this."))

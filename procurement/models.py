@@ -414,7 +414,10 @@ class Result(SharedByRule, Base):
 
     @classmethod
     def visible_to(cls, scope: Scope) -> Any:
-        return _as_tender(cls, scope)
+        # While a rebid round takes bids, the earlier opening (with the disclosed ceiling and
+        # the prices) stays with the operator, or it would tell bidders where to aim.
+        not_bidding = exists().where(Tender.id == cls.tender_id, Tender.status != "published")
+        return or_(cls.tenant_id == scope.tenant_id, and_(_as_tender(cls, scope), not_bidding))
 
 
 class Award(SharedByRule, Base):

@@ -15,6 +15,7 @@ written into its own organization through the explicit operator scope and audite
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from dataclasses import asdict
@@ -43,9 +44,10 @@ from procurement.models import (
     TenderSecret,
 )
 from procurement.needs import OFFICER, expect_status
-from procurement.tenders import operator_tender, set_need_status
+from procurement.tenders import bidding_lock, operator_tender, set_need_status
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+log = logging.getLogger(__name__)
 
 
 def fiscal_year(moment: datetime) -> int:
@@ -77,13 +79,17 @@ async def open_due(db: Database, now: datetime) -> int:
                 )
             )
         for tender_id in due:
-            async with db.session(system.scope) as session:
-                tender = await session.scalar(
-                    select(Tender).where(Tender.id == tender_id).with_for_update()
-                )
-                if tender.status == "published" and tender.bid_deadline <= now:
-                    await open_round(session, tender, now)
-                    opened += 1
+            try:
+                async with db.session(system.scope) as session:
+                    await bidding_lock(session, tender_id, shared=False)
+                    tender = await session.scalar(
+                        select(Tender).where(Tender.id == tender_id).with_for_update()
+                    )
+                    if tender.status == "published" and tender.bid_deadline <= now:
+                        await open_round(session, tender, now)
+                        opened += 1
+            except Exception:  # one broken tender must not stop every other opening
+                log.exception("opening tender %s failed; the next tick tries again", tender_id)
     return opened
 
 

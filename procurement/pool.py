@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kyodo.errors import Forbidden
+from kyodo.errors import Forbidden, NotFound
 from kyodo.models import Organization
 from kyodo.web.i18n import TOKYO, _, current_locale
 from procurement import attachments
@@ -57,7 +57,7 @@ class Participant:
 def require_public_body(actor: Actor) -> None:
     """The pool is for municipalities, prefectures and the operator (not vendors)."""
     if actor.org.kind not in PUBLIC_KINDS:
-        raise Forbidden(_("This organization cannot do this."))
+        raise NotFound  # as Actor.require: vendors have no pool
 
 
 async def open_pool(

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -231,8 +231,10 @@ async def edit_terms(
         raise InvalidInput(
             {"band_thresholds": _("Volume bands cannot change once the tender is published.")}
         )
+    before = {key: getattr(tender, key) for key in _public_terms_keys()}
     for key, value in _public_terms(data).items():
         setattr(tender, key, value)
+    public_change = before != {key: getattr(tender, key) for key in _public_terms_keys()}
     secret = await session.get(TenderSecret, (actor.org.id, tender.id))
     secret.ceiling_unit_price, secret.minimum_unit_price = (
         data.ceiling_unit_price,
@@ -247,7 +249,9 @@ async def edit_terms(
     session.add_all(
         TenderInvitee(tenant_id=actor.org.id, tender_id=tender.id, vendor_id=v.id) for v in vendors
     )
-    if tender.status == "published":
+    # Only a change bidders can see makes a new version: a new revision (and its notice) after
+    # a change of the secret prices alone would tell vendors that those moved.
+    if tender.status == "published" and public_change:
         tender.version += 1
         _snapshot(session, tender, actor)
     await audit.record(session, "tender.edited", "tender", tender.id, f"version {tender.version}")
@@ -406,6 +410,8 @@ async def submit_bid(
     """Submit, or replace, this vendor's sealed bid for the current round (PUT semantics)."""
     actor.require(VENDOR, kinds=("vendor",))
     tender = await visible_tender(session, tender_id)
+    await bidding_lock(session, tender.id, shared=True)
+    await session.refresh(tender)  # as of now: the round may have been opened meanwhile
     expect_status(tender.status, ("published",))
     if now >= tender.bid_deadline:
         raise Conflict(_("The deadline has passed."))
@@ -445,6 +451,18 @@ async def submit_bid(
         await audit.record(session, "bid.submitted", "bid", bid.id, f"tender {tender.id}")
         return bid
     raise Conflict(_("Another submission of this bid is in progress; try again."))
+
+
+async def bidding_lock(session: AsyncSession, tender_id: uuid.UUID, *, shared: bool) -> None:
+    """Bids take this lock shared, opening takes it exclusive: a round is never opened while a
+    bid for it is being written, so no bid commits unseen just after the opening (PostgreSQL;
+    SQLite serialises writers anyway). An advisory lock needs no right on the operator's row."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(
+        text(f"SELECT {function}(hashtextextended(:key, 0))"), {"key": f"bidding:{tender_id}"}
+    )
 
 
 async def my_bid(session: AsyncSession, actor: Actor, tender_id: uuid.UUID) -> Bid | None:

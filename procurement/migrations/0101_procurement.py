@@ -684,7 +684,11 @@ def _secure() -> None:
         "procurement_tender_invitees": f"vendor_id = {ME}",
         "procurement_tender_revisions": _readable_with_tender("procurement_tender_revisions"),
         "procurement_answers": _readable_with_tender("procurement_answers"),
-        "procurement_results": _readable_with_tender("procurement_results"),
+        "procurement_results": (
+            _readable_with_tender("procurement_results")
+            + " AND NOT EXISTS (SELECT 1 FROM procurement_tenders t"
+            " WHERE t.id = procurement_results.tender_id AND t.status = 'published')"
+        ),
         "procurement_awards": _readable_with_tender("procurement_awards"),
         "procurement_bids": (
             f"{KIND} = 'operator' AND EXISTS (SELECT 1 FROM procurement_tenders t"

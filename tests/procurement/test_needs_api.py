@@ -1,7 +1,8 @@
 """The needs API as officials of different organizations use it (and misuse it).
 
 Table-driven over action × person (role and organization) × state: the answer is 200/201/204
-when allowed, 403 for a missing role, 404 for another organization's draft, 409 for the wrong
+when allowed, 403 for a missing role, 404 for another organization's draft or an action
+the organization's kind has no such thing for (a vendor drafting a need), 409 for the wrong
 state or a passed deadline. Plus bad input (400 naming the field, never 500), the pool and
 its CSV, settings, and 20 municipalities joining at once on PostgreSQL.
 """
@@ -109,7 +110,7 @@ CASES = [
     ("update", "staff", "draft", 403, None),
     ("update", "approver", "draft", 403, None),
     ("update", "other_officer", "draft", 404, None),
-    ("update", "vendor", "draft", 403, None),
+    ("update", "vendor", "draft", 404, None),
     ("patch", "officer", "draft", 200, "draft"),
     ("patch", "officer", "published", 409, None),
     ("patch", "other_officer", "draft", 404, None),
@@ -121,8 +122,8 @@ CASES = [
     ("submit", "approver", "draft", 403, None),
     ("submit", "staff", "draft", 403, None),
     ("submit", "other_officer", "draft", 404, None),
-    ("submit", "vendor", "draft", 403, None),
-    ("submit", "operator", "draft", 403, None),
+    ("submit", "vendor", "draft", 404, None),
+    ("submit", "operator", "draft", 404, None),
     ("approve", "approver", "pending_approval", 200, "published"),
     ("approve", "approver", "draft", 409, None),
     ("approve", "approver", "published", 409, None),
@@ -130,7 +131,7 @@ CASES = [
     ("approve", "officer", "pending_approval", 403, None),
     ("approve", "staff", "pending_approval", 403, None),
     ("approve", "other_approver", "pending_approval", 404, None),
-    ("approve", "vendor", "pending_approval", 403, None),
+    ("approve", "vendor", "pending_approval", 404, None),
     ("return", "approver", "pending_approval", 200, "returned"),
     ("return", "approver", "returned", 409, None),
     ("return", "approver", "published", 409, None),
@@ -145,14 +146,14 @@ CASES = [
     ("join", "other_officer", "expired_published", 409, None),
     ("join", "staff", "published", 403, None),
     ("join", "other_approver", "published", 403, None),
-    ("join", "vendor", "published", 403, None),
-    ("join", "operator", "published", 403, None),
+    ("join", "vendor", "published", 404, None),
+    ("join", "operator", "published", 404, None),
     ("withdraw", "other_officer", "joined", 204, None),
     ("withdraw", "other_officer", "published", 404, None),  # never joined
     ("withdraw", "officer", "published", 409, None),  # the owner cannot leave its own need
     ("withdraw", "other_officer", "expired_joined", 409, None),
     ("withdraw", "other_officer", "closed", 409, None),
-    ("withdraw", "vendor", "joined", 403, None),
+    ("withdraw", "vendor", "joined", 404, None),
     ("participants", "officer", "joined", 200, None),
     ("participants", "staff", "joined", 200, None),
     ("participants", "operator", "joined", 200, None),
@@ -353,7 +354,7 @@ async def test_bad_pool_queries_are_400(client, query):
 
 async def test_vendors_have_no_pool(client):
     response = await (await client("vendor")).get(api("vendor", "/pool"))
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 # -- the pool as CSV -----------------------------------------------------------------------
@@ -426,7 +427,7 @@ async def test_admin_switches_approval_and_others_cannot(db, seeded, client):
         assert submitted.json()["status"] == "published"
     vendor = await client("vendor")
     refused = await vendor.put(api("vendor", "/settings"), json={"approval_required": False})
-    assert refused.status_code == 403
+    assert refused.status_code == 404  # vendors have no approval step to switch
 
 
 async def test_subscriptions_replace_the_followed_categories(client):

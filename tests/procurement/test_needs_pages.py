@@ -294,9 +294,9 @@ async def test_pages_speak_english_when_chosen(seeded):
         assert "The pool of joint procurement" in page.text and 'lang="en"' in page.text
 
 
-async def test_vendors_and_staff_get_403_on_municipal_actions(client):
-    vendor = await client("vendor")
-    assert (await vendor.get("/o/vendor-a/procurement/pool")).status_code == 403
+async def test_vendors_get_404_and_staff_403_on_municipal_actions(client):
+    vendor = await client("vendor")  # a vendor has no pool at all
+    assert (await vendor.get("/o/vendor-a/procurement/pool")).status_code == 404
     staff = await client("staff")
     assert (await staff.get(f"{BASE}/needs/new")).status_code == 403
     assert (await staff.get(f"{BASE}/approvals")).status_code == 403

@@ -192,6 +192,6 @@ async def test_forms_need_the_csrf_token_and_the_right_person(builder, clients):
     assert forged.status_code == 403
     buyer = await clients("buyer@131016.example")
     refused = await post_form(buyer, f"/o/131016/procurement/tenders/{built.tender_id}/bid", {})
-    assert refused.status_code == 403
+    assert refused.status_code == 404  # municipalities have no bids
     other = await post_form(vendor, f"/o/govtech/procurement/tenders/{built.tender_id}/publish", {})
     assert other.status_code == 404

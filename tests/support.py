@@ -183,6 +183,9 @@ def make_settings(database_url: str, issuer: str, **overrides: Any) -> Settings:
         "oidc_client_secret": "kyodo-test-secret",
         "base_url": "http://127.0.0.1:8000",
         "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+        # Tests move time themselves (tick(now=...)); a wall-clock tick in every test app would
+        # close other tests' needs under them once their deadlines pass in real time.
+        "tick_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)

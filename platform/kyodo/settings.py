@@ -34,6 +34,9 @@ class Settings:
     port: int = 8000
     host: str = "127.0.0.1"
     smtp_url: str | None = None
+    # Seconds between deadline ticks where jobs run; 0 switches the periodic tick off (the test
+    # suite does, and drives time itself through `tick(now=...)`).
+    tick_seconds: float = 30.0
     mail_from: str = "kyodo@localhost"
     var_dir: Path = field(default_factory=lambda: Path("var"))
     max_upload_bytes: int = 10 * 1024 * 1024

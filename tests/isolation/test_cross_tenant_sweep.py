@@ -14,6 +14,7 @@ municipality): deliberately shared rows are tested from both sides by their modu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import types
 import typing
@@ -185,7 +186,10 @@ async def signed_in_member(settings, org_id: uuid.UUID, slug: str):
         await add_person(db, settings, email, {org_id: None})
     finally:
         await db.dispose()
-    app = create_app(settings)
+    # Served like a production web process (sessions in Redis, no worker inside): jobs that the
+    # insider's control requests queue stay in the outbox instead of landing in A's tables in
+    # the middle of a later attack, which would look like the attack changed them.
+    app = create_app(dataclasses.replace(settings, redis_url=support.REDIS_URL))
     client = AsyncTestClient(app=app, base_url="http://127.0.0.1:8000")
     await client.__aenter__()
     await support.sign_in(client, email)

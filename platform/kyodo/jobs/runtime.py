@@ -42,7 +42,6 @@ from kyodo.settings import Settings
 log = logging.getLogger(__name__)
 
 KERNEL_ACTOR_MODULES = ("kyodo.notifications",)
-TICK_SECONDS = 30.0
 RELAY_SECONDS = 0.5
 MAX_RELAY_BACKOFF_SECONDS = 5.0
 T = TypeVar("T")
@@ -76,7 +75,7 @@ class JobsRuntime:
         namespace: str = "kyodo",
         worker_threads: int | None = None,
         relay_seconds: float = RELAY_SECONDS,
-        tick_seconds: float = TICK_SECONDS,
+        tick_seconds: float | None = None,
     ) -> None:
         self.settings = settings
         self.manifests = manifests
@@ -86,7 +85,7 @@ class JobsRuntime:
         self.namespace = namespace
         self.worker_threads = worker_threads or (2 if self.embedded else 8)
         self.relay_seconds = relay_seconds
-        self.tick_seconds = tick_seconds
+        self.tick_seconds = settings.tick_seconds if tick_seconds is None else tick_seconds
         self.broker: Broker | None = None
         self._loop: EventLoopThread | None = None
         self._db: Database | None = None
@@ -120,7 +119,9 @@ class JobsRuntime:
         )
         self._worker.start()
         self._stopping = asyncio.Event()
-        self._background = [self._submit(self._relay_loop()), self._submit(self._tick_loop())]
+        self._background = [self._submit(self._relay_loop())]
+        if self.tick_seconds > 0:
+            self._background.append(self._submit(self._tick_loop()))
 
     async def stop(self) -> None:
         if self._loop is None:

@@ -27,7 +27,7 @@ from kyodo.db import utcnow
 from kyodo.errors import Checks, Conflict, InvalidInput
 from kyodo.web.i18n import TOKYO, _, current_locale
 from kyodo.web.pages import nav_for, page
-from procurement import attachments, needs, notices, pool
+from procurement import attachments, forms, needs, notices, pool
 from procurement.actors import Actor
 from procurement.categories import CATEGORIES, category_label, status_label
 from procurement.models import Need
@@ -54,11 +54,6 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _text(form: Any, key: str) -> str:
-    value = form.get(key, "")
-    return value if isinstance(value, str) else ""  # a file where text belongs: treat as empty
-
-
 def _labels(ctx: OrgContext) -> dict[str, Any]:
     """What every needs template uses besides its own data."""
     return {
@@ -83,29 +78,7 @@ def _render(
     return response
 
 
-def _base(ctx: OrgContext) -> str:
-    return f"/o/{ctx.org.slug}/procurement"
-
-
 # --- reading the need form ------------------------------------------------------------------
-
-
-def _whole(raw: str, key: str, checks: Checks) -> int:
-    try:
-        return int(raw.strip().replace(",", ""))  # int() also reads full-width digits
-    except ValueError:
-        checks.fail(key, _("Enter a whole number."))
-        return 0
-
-
-def _deadline(raw: str, checks: Checks) -> datetime:
-    """A datetime-local value is Japan time; a time with an offset keeps its offset."""
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        checks.fail("join_deadline", _("Enter a date and time."))
-        return utcnow()
-    return value if value.tzinfo else value.replace(tzinfo=TOKYO)
 
 
 def _delivery(raw: str, checks: Checks) -> date | None:
@@ -125,9 +98,11 @@ def need_input(form: dict[str, str], now: datetime) -> NeedInput:
         title=form["title"],
         category=form["category"],
         unit=form["unit"],
-        quantity=_whole(form["quantity"], "quantity", checks),
-        estimated_unit_price=_whole(form["estimated_unit_price"], "estimated_unit_price", checks),
-        join_deadline=_deadline(form["join_deadline"], checks),
+        quantity=forms.whole(form["quantity"], "quantity", checks),
+        estimated_unit_price=forms.whole(
+            form["estimated_unit_price"], "estimated_unit_price", checks
+        ),
+        join_deadline=forms.moment(form["join_deadline"], "join_deadline", checks) or now,
         specification=form["specification"].replace("\r\n", "\n"),
         desired_delivery=_delivery(form["desired_delivery"], checks),
     )
@@ -157,7 +132,7 @@ def form_of(need: Need) -> dict[str, str]:
 
 async def _form(request: Request) -> dict[str, str]:
     raw = await request.form()
-    return {k: _text(raw, k)[:25_000] for k in NEED_FIELDS}
+    return {k: forms.text(raw, k, 25_000) for k in NEED_FIELDS}
 
 
 class NeedPages(Controller):
@@ -194,7 +169,7 @@ class NeedPages(Controller):
         except InvalidInput as exc:
             return self._need_form(request, ctx, None, form, exc)
         request.session[FLASH] = _("The draft is saved. Add attachments, then submit it.")
-        return Redirect(f"{_base(ctx)}/needs/{need.id}", status_code=303)
+        return Redirect(f"{forms.base(ctx)}/needs/{need.id}", status_code=303)
 
     @get("/needs/{id:uuid}/edit", name="procurement:need:edit")
     async def edit(
@@ -222,7 +197,7 @@ class NeedPages(Controller):
                 need = await needs.own_need(session, actor, id)
             return self._need_form(request, ctx, need, form, exc)
         request.session[FLASH] = _("Changes saved.")
-        return Redirect(f"{_base(ctx)}/needs/{id}", status_code=303)
+        return Redirect(f"{forms.base(ctx)}/needs/{id}", status_code=303)
 
     def _need_form(
         self,
@@ -309,9 +284,9 @@ class NeedPages(Controller):
         request.session[FLASH] = done
         if back == "pool":
             query = urlencode({"category": form.get("category", ""), "page": form.get("page", 1)})
-            return Redirect(f"{_base(ctx)}/pool?{query}", status_code=303)
+            return Redirect(f"{forms.base(ctx)}/pool?{query}", status_code=303)
         target = "/approvals" if back == "approvals" else f"/needs/{need_id}"
-        return Redirect(f"{_base(ctx)}{target}", status_code=303)
+        return Redirect(f"{forms.base(ctx)}{target}", status_code=303)
 
     async def _origin(
         self,
@@ -367,7 +342,7 @@ class NeedPages(Controller):
     async def approve(
         self, request: Request, ctx: NamedDependency[OrgContext], id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "comment", "back")
+        actor, form = Actor.of(ctx), await forms.fields(request, "comment", "back")
         return await self._act(
             request,
             ctx,
@@ -382,7 +357,7 @@ class NeedPages(Controller):
     async def return_(
         self, request: Request, ctx: NamedDependency[OrgContext], id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "comment", "back")
+        actor, form = Actor.of(ctx), await forms.fields(request, "comment", "back")
         return await self._act(
             request,
             ctx,
@@ -400,12 +375,12 @@ class NeedPages(Controller):
         self, request: Request, ctx: NamedDependency[OrgContext], id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         actor = Actor.of(ctx)
-        form = await _fields(request, "quantity", "estimated_unit_price", *POOL_FORM)
+        form = await forms.fields(request, "quantity", "estimated_unit_price", *POOL_FORM)
 
         async def change(session: AsyncSession) -> Any:
             checks = Checks()
-            quantity = _whole(form["quantity"], "quantity", checks)
-            price = _whole(form["estimated_unit_price"], "estimated_unit_price", checks)
+            quantity = forms.whole(form["quantity"], "quantity", checks)
+            price = forms.whole(form["estimated_unit_price"], "estimated_unit_price", checks)
             checks.raise_any()
             return await needs.join(session, actor, id, quantity, price, utcnow())
 
@@ -427,7 +402,7 @@ class NeedPages(Controller):
     async def withdraw(
         self, request: Request, ctx: NamedDependency[OrgContext], id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, *POOL_FORM)
+        actor, form = Actor.of(ctx), await forms.fields(request, *POOL_FORM)
         return await self._act(
             request,
             ctx,
@@ -442,7 +417,7 @@ class NeedPages(Controller):
     async def approve_join(
         self, request: Request, ctx: NamedDependency[OrgContext], id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "comment", "back")
+        actor, form = Actor.of(ctx), await forms.fields(request, "comment", "back")
         return await self._act(
             request,
             ctx,
@@ -457,7 +432,7 @@ class NeedPages(Controller):
     async def return_join(
         self, request: Request, ctx: NamedDependency[OrgContext], id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "comment", "back")
+        actor, form = Actor.of(ctx), await forms.fields(request, "comment", "back")
         return await self._act(
             request,
             ctx,
@@ -662,8 +637,8 @@ class NeedPages(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         checks = Checks()
-        lead_days = _whole(_text(form, "min_lead_days") or "0", "min_lead_days", checks)
-        required = _text(form, "approval_required") == "on"
+        lead_days = forms.whole(forms.text(form, "min_lead_days") or "0", "min_lead_days", checks)
+        required = forms.text(form, "approval_required") == "on"
 
         async def change(session: AsyncSession) -> None:
             checks.raise_any()
@@ -696,16 +671,11 @@ class NeedPages(Controller):
                 focus=next(iter(errors)),
             )
         request.session[FLASH] = done
-        return Redirect(f"{_base(ctx)}/settings", status_code=303)
+        return Redirect(f"{forms.base(ctx)}/settings", status_code=303)
 
 
 def _page_number(raw: str) -> int:
     return int(raw) if raw.isdecimal() and len(raw) <= 5 and 0 < int(raw) <= MAX_PAGE else 1
-
-
-async def _fields(request: Request, *names: str) -> dict[str, str]:
-    form = await request.form()
-    return {name: _text(form, name)[:2_000] for name in names}
 
 
 def _disposition(filename: str) -> str:

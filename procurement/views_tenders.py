@@ -33,7 +33,7 @@ from kyodo.errors import Checks, Conflict, InvalidInput
 from kyodo.models import Organization
 from kyodo.web.i18n import TOKYO, _, current_locale
 from kyodo.web.pages import nav_for, page
-from procurement import opening, tender_reads, tenders
+from procurement import forms, opening, tender_reads, tenders
 from procurement.actors import Actor
 from procurement.categories import category_label
 from procurement.evaluation import WEIGHTED
@@ -147,43 +147,7 @@ def _render(
     return response
 
 
-def _base(ctx: OrgContext) -> str:
-    return f"/o/{ctx.org.slug}/procurement"
-
-
-def _text(form: Any, key: str, limit: int = 2_000) -> str:
-    value = form.get(key, "")
-    return value[:limit] if isinstance(value, str) else ""
-
-
 # --- reading forms -----------------------------------------------------------------------------
-
-
-def _whole(raw: str, key: str, checks: Checks, required: bool = True) -> int | None:
-    """A whole number as people type it (commas, full-width digits); blank is None unless
-    the field is required."""
-    raw = raw.strip().replace(",", "").replace("，", "")
-    if not raw and not required:
-        return None
-    try:
-        return int(raw)  # int() also reads full-width digits
-    except ValueError:
-        checks.fail(key, _("Enter a whole number."))
-        return 0
-
-
-def _moment(raw: str, key: str, checks: Checks, required: bool = True) -> datetime | None:
-    """A datetime-local value is Japan time."""
-    if not raw.strip():
-        if required:
-            checks.fail(key, _("Enter a date and time."))
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        checks.fail(key, _("Enter a date and time."))
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=TOKYO)
 
 
 def terms_input(form: dict[str, Any]) -> tenders.TenderTermsInput:
@@ -191,7 +155,7 @@ def terms_input(form: dict[str, Any]) -> tenders.TenderTermsInput:
     (the service then checks what the values mean)."""
     checks = Checks()
     thresholds = [
-        _whole(part, "band_thresholds", checks)
+        forms.whole(part, "band_thresholds", checks)
         for part in form["band_thresholds"].replace("，", ",").replace("、", ",").split(",")
         if part.strip()
     ] or [1]
@@ -199,20 +163,20 @@ def terms_input(form: dict[str, Any]) -> tenders.TenderTermsInput:
     data = tenders.TenderTermsInput(
         method=form["method"],
         criteria=form["criteria"],
-        price_weight=_whole(form["price_weight"], "price_weight", checks) if weighted else 100,
-        technical_weight=_whole(form["technical_weight"], "technical_weight", checks)
+        price_weight=forms.whole(form["price_weight"], "price_weight", checks) if weighted else 100,
+        technical_weight=forms.whole(form["technical_weight"], "technical_weight", checks)
         if weighted
         else 0,
-        ceiling_unit_price=_whole(form["ceiling_unit_price"], "ceiling_unit_price", checks),
-        minimum_unit_price=_whole(
+        ceiling_unit_price=forms.whole(form["ceiling_unit_price"], "ceiling_unit_price", checks),
+        minimum_unit_price=forms.whole(
             form["minimum_unit_price"], "minimum_unit_price", checks, required=False
         ),
         band_thresholds=thresholds,
-        question_deadline=_moment(
+        question_deadline=forms.moment(
             form["question_deadline"], "question_deadline", checks, required=False
         ),
-        bid_deadline=_moment(form["bid_deadline"], "bid_deadline", checks) or utcnow(),
-        max_rounds=_whole(form["max_rounds"], "max_rounds", checks),
+        bid_deadline=forms.moment(form["bid_deadline"], "bid_deadline", checks) or utcnow(),
+        max_rounds=forms.whole(form["max_rounds"], "max_rounds", checks),
         invited_vendors=list(form["invited_vendors"]),
     )
     checks.raise_any()
@@ -243,7 +207,7 @@ def form_of(tender: Tender, invited: list[Organization]) -> dict[str, Any]:
 
 async def _terms_form(request: Request) -> dict[str, Any]:
     raw = await request.form()
-    form: dict[str, Any] = {k: _text(raw, k) for k in TERMS_FIELDS}
+    form: dict[str, Any] = {k: forms.text(raw, k) for k in TERMS_FIELDS}
     form["invited_vendors"] = [v for v in raw.getall("invited_vendors", []) if isinstance(v, str)]
     return form
 
@@ -310,7 +274,7 @@ class TenderPages(Controller):
         except (InvalidInput, Conflict) as exc:
             return await self._terms_page(request, ctx, id, None, form, exc)
         request.session[FLASH] = _("The tender is saved as a draft. Check it, then publish it.")
-        return Redirect(f"{_base(ctx)}/tenders/{tender.id}", status_code=303)
+        return Redirect(f"{forms.base(ctx)}/tenders/{tender.id}", status_code=303)
 
     @get("/tenders/{tender_id:uuid}/edit", name="procurement:tender:edit")
     async def edit(
@@ -345,7 +309,7 @@ class TenderPages(Controller):
             if tender.status == "published"
             else _("Changes saved.")
         )
-        return Redirect(f"{_base(ctx)}/tenders/{tender_id}", status_code=303)
+        return Redirect(f"{forms.base(ctx)}/tenders/{tender_id}", status_code=303)
 
     async def _terms_page(
         self,
@@ -458,7 +422,7 @@ class TenderPages(Controller):
                 focus=prefix,
             )
         request.session[FLASH] = done
-        return Redirect(f"{_base(ctx)}{back(result)}", status_code=303)
+        return Redirect(f"{forms.base(ctx)}{back(result)}", status_code=303)
 
     def _on_tender(self, request: Request, ctx: OrgContext, tender_id: uuid.UUID):
         return lambda status, **extra: self._tender_page(request, ctx, tender_id, status, **extra)
@@ -482,7 +446,7 @@ class TenderPages(Controller):
     async def cancel(
         self, request: Request, ctx: NamedDependency[OrgContext], tender_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "reason")
+        actor, form = Actor.of(ctx), await forms.fields(request, "reason")
         return await self._act(
             request,
             ctx,
@@ -498,7 +462,7 @@ class TenderPages(Controller):
     async def ask(
         self, request: Request, ctx: NamedDependency[OrgContext], tender_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "text", limit=5_000)
+        actor, form = Actor.of(ctx), await forms.fields(request, "text", limit=5_000)
         return await self._act(
             request,
             ctx,
@@ -514,7 +478,7 @@ class TenderPages(Controller):
     async def answer(
         self, request: Request, ctx: NamedDependency[OrgContext], question_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "answer", limit=9_000)
+        actor, form = Actor.of(ctx), await forms.fields(request, "answer", limit=9_000)
 
         async def origin(status: int, **extra: Any) -> Template:
             async with request.app.state.db.session(ctx.scope) as session:
@@ -580,7 +544,7 @@ class TenderPages(Controller):
         actor.require(tenders.VENDOR, kinds=("vendor",))
         raw = await request.form()
         form = {
-            k: _text(raw, k, 60_000)
+            k: forms.text(raw, k, 60_000)
             for k in raw
             if k.startswith("band_price_") or k in ("one_off_fee", "technical_proposal")
         }
@@ -589,10 +553,10 @@ class TenderPages(Controller):
             tender = await tenders.visible_tender(session, tender_id)
             checks = Checks()
             prices = [
-                _whole(form.get(f"band_price_{i}", ""), f"band_price_{i}", checks)
+                forms.whole(form.get(f"band_price_{i}", ""), f"band_price_{i}", checks)
                 for i in range(len(tender.band_thresholds))
             ]
-            fee = _whole(form.get("one_off_fee", "") or "0", "one_off_fee", checks)
+            fee = forms.whole(form.get("one_off_fee", "") or "0", "one_off_fee", checks)
             checks.raise_any()
             data = tenders.BidInput(prices, fee, form.get("technical_proposal", ""))
             return await tenders.submit_bid(session, actor, tender_id, data, utcnow())
@@ -658,13 +622,13 @@ class TenderPages(Controller):
         tender_id: FromPath[uuid.UUID],
         vendor: FromPath[str],
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "score")
+        actor, form = Actor.of(ctx), await forms.fields(request, "score")
         actor.require("evaluator", kinds=("operator",))
 
         async def change(session: AsyncSession) -> Any:
             found = await tender_reads.vendor_by_slug(session, vendor)
             checks = Checks()
-            value = _whole(form["score"], "score", checks)
+            value = forms.whole(form["score"], "score", checks)
             checks.raise_any()
             return await opening.score(session, actor, tender_id, found.id, value)
 
@@ -696,11 +660,11 @@ class TenderPages(Controller):
     async def rebid(
         self, request: Request, ctx: NamedDependency[OrgContext], tender_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "bid_deadline")
+        actor, form = Actor.of(ctx), await forms.fields(request, "bid_deadline")
 
         async def change(session: AsyncSession) -> Any:
             checks = Checks()
-            deadline = _moment(form["bid_deadline"], "bid_deadline", checks)
+            deadline = forms.moment(form["bid_deadline"], "bid_deadline", checks)
             checks.raise_any()
             return await opening.rebid(session, actor, tender_id, deadline, utcnow())
 
@@ -732,7 +696,7 @@ class TenderPages(Controller):
     async def undo_award(
         self, request: Request, ctx: NamedDependency[OrgContext], tender_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
-        actor, form = Actor.of(ctx), await _fields(request, "reason")
+        actor, form = Actor.of(ctx), await forms.fields(request, "reason")
         return await self._decide(
             request,
             ctx,
@@ -760,8 +724,3 @@ class TenderPages(Controller):
         async with request.app.state.db.session(ctx.scope) as session:
             view = await tender_reads.allocation_view(session, Actor.of(ctx), id)
         return _render(request, ctx, "procurement/allocation.html", view=view)
-
-
-async def _fields(request: Request, *names: str, limit: int = 2_000) -> dict[str, str]:
-    form = await request.form()
-    return {name: _text(form, name, limit) for name in names}
